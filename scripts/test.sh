@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: set-up, then every check at quick size. Exits non-zero on the first failure.
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+export CNN_COURSE_SIZE=quick
+export PYTHONUNBUFFERED=1
+
+snapshot() { find "$@" -type f \( -name '*.py' -o -name '*.ipynb' -o -name '*.toml' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha256sum; }
+unchanged() {  # unchanged "what" command... : run the command and fail if it changed the tracked sources
+  local what="$1"; shift
+  local before after
+  before=$(snapshot cnn_course nbs pyproject.toml)
+  "$@" >/dev/null
+  after=$(snapshot cnn_course nbs pyproject.toml)
+  if [ "$before" != "$after" ]; then
+    echo "FAIL: $what: it changed these files:"; diff <(echo "$before") <(echo "$after") | sed -n 's/^> [0-9a-f]*  /    /p'
+    exit 1
+  fi
+  echo "ok: $what"
+}
+
+echo "== 1/4 the package is in sync with the notebooks (nbdev-export leaves no diff)"
+unchanged "nbdev-export leaves no diff" nbdev-export
+echo "== 2/4 the notebooks are clean (nbdev-clean leaves no diff)"
+unchanged "nbdev-clean leaves no diff" nbdev-clean
+echo "== 3/4 every notebook executes top to bottom at quick size (nbdev-test)"
+time nbdev-test --timing
+echo "== 4/4 pytest tests/"
+time "$PYTHON" -m pytest tests/ -q

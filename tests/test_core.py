@@ -1,0 +1,149 @@
+"Tests of `cnn_course.core`: the size setting, data access (present and missing), MNIST loading, seeding."
+import json, random, socket
+
+import numpy as np
+import pytest
+import torch
+from fastai.data.external import fastai_cfg
+
+from cnn_course.core import *
+
+# Canonical per-class counts of the MNIST splits (LeCun et al.), digits 0..9.
+MNIST_COUNTS = dict(train=[5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+                    test=[980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+
+
+# --- the size setting -------------------------------------------------------------------------
+def test_size_default_is_full(monkeypatch):
+    monkeypatch.delenv(SIZE_ENV, raising=False)
+    assert course_size() == 'full'
+    assert by_size(quick=1, full=2) == 2
+
+
+@pytest.mark.parametrize('value,expected', [('quick', 'quick'), ('full', 'full'), (' QUICK ', 'quick'), ('', 'full')])
+def test_size_values(monkeypatch, value, expected):
+    monkeypatch.setenv(SIZE_ENV, value)
+    assert course_size() == expected
+    assert by_size('q', 'f') == expected[0]
+
+
+@pytest.mark.parametrize('value', ['tiny', 'fast', 'fulll', '1'])
+def test_size_unknown_value_raises(monkeypatch, value):
+    monkeypatch.setenv(SIZE_ENV, value)
+    with pytest.raises(ValueError, match='CNN_COURSE_SIZE must be one of'): course_size()
+    with pytest.raises(ValueError, match='CNN_COURSE_SIZE'): by_size(1, 2)
+
+
+# --- data sets ----------------------------------------------------------------------------------
+@pytest.fixture
+def no_network(monkeypatch):
+    "Make every socket connection fail, so nothing can be downloaded."
+    def refuse(*args, **kwargs): raise OSError('network disabled by the test')
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket, 'create_connection', refuse)
+
+
+@pytest.fixture
+def empty_fastai_home(tmp_path, monkeypatch):
+    monkeypatch.setenv('FASTAI_HOME', str(tmp_path))
+    fastai_cfg.cache_clear()
+    yield tmp_path
+    fastai_cfg.cache_clear()
+
+
+def test_dataset_folder_follows_fastai_home(empty_fastai_home):
+    assert dataset_folder('mnist') == empty_fastai_home/'data'/'mnist_png'
+    assert dataset_folder('pets') == empty_fastai_home/'data'/'oxford-iiit-pet'
+    assert dataset_folder('cifar10') == empty_fastai_home/'data'/'cifar10'
+
+
+@pytest.mark.parametrize('name', sorted(DATASETS))
+def test_missing_data_gives_clear_error(empty_fastai_home, no_network, name):
+    with pytest.raises(DataMissingError) as info: get_data(name)
+    msg = str(info.value)
+    assert repr(name) in msg                                       # which set
+    assert str(empty_fastai_home/'data') in msg                    # where fastai looked
+    assert 'FASTAI_HOME' in msg and 'To fix' in msg                # how to fix it
+    assert isinstance(info.value, FileNotFoundError)
+    assert not (empty_fastai_home/'data'/dataset_folder(name).name).exists()
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(ValueError, match="name must be one of"): get_data('imagenet')
+
+
+def test_present_data_needs_no_network(no_network):
+    path = get_data('mnist_tiny')
+    assert {'train', 'valid', 'labels.csv'} <= {p.name for p in path.iterdir()}
+
+
+# --- MNIST as tensors ---------------------------------------------------------------------------
+@pytest.mark.parametrize('split,n', [('train', 60_000), ('test', 10_000)])
+def test_load_mnist(split, n):
+    x, y = load_mnist(split)
+    assert x.shape == (n, 28, 28) and x.dtype == torch.uint8
+    assert y.shape == (n,) and y.dtype == torch.int64
+    assert torch.bincount(y, minlength=10).tolist() == MNIST_COUNTS[split]
+    assert (dataset_folder('mnist')/f"{'training' if split == 'train' else 'testing'}.npz").exists()
+
+
+def test_mnist_cache_matches_pngs():
+    "The cached arrays are exactly what decoding the PNGs gives, in the same order."
+    from PIL import Image
+    x, y = load_mnist('test')
+    x2, y2 = load_mnist('test', refresh=True)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    folder = dataset_folder('mnist')/'testing'
+    first7 = sorted((folder/'7').glob('*.png'), key=lambda p: int(p.stem))[0]
+    i = int((y == 7).nonzero()[0])
+    assert np.array_equal(np.asarray(Image.open(first7)), x[i].numpy())
+
+
+def test_load_mnist_bad_split():
+    with pytest.raises(ValueError, match='split must be one of'): load_mnist('valid')
+
+
+# --- reproducibility ----------------------------------------------------------------------------
+def _draws():
+    model = torch.nn.Linear(4, 3)
+    return torch.randn(5), model.weight.detach().clone(), np.random.rand(3), random.random()
+
+
+def test_seeding_gives_identical_tensors_twice():
+    seed_everything(123); a = _draws()
+    seed_everything(123); b = _draws()
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert np.array_equal(a[2], b[2]) and a[3] == b[3]
+    seed_everything(124); c = _draws()
+    assert not torch.equal(a[0], c[0])
+
+
+@pytest.mark.parametrize('seed', ['1', 1.5, None, True])
+def test_seed_must_be_int(seed):
+    with pytest.raises(TypeError, match='seed must be an int'): seed_everything(seed)
+
+
+def test_device_and_banner(monkeypatch):
+    monkeypatch.setenv(SIZE_ENV, 'quick')
+    assert default_device().type in ('cuda', 'mps', 'cpu')
+    line = banner(show=False)
+    for part in ('cnn-course', 'torch', 'fastai', 'device', 'data', 'size quick'): assert part in line
+
+
+# --- the results table --------------------------------------------------------------------------
+def test_record_result_full_only(tmp_path, monkeypatch):
+    path = tmp_path/'results.json'
+    monkeypatch.setenv(SIZE_ENV, 'quick')
+    assert record_result('01 x', 'm', 'd', 97.5, path=path) is None and not path.exists()
+    monkeypatch.setenv(SIZE_ENV, 'full')
+    row = record_result('01 x', 'm', 'd', 97.456, epochs=3, seconds_per_epoch=2.04, path=path)
+    assert row['accuracy'] == 97.46 and row['seconds_per_epoch'] == 2.0
+    record_result('02 y', 'n', 'd', 99.0, path=path)
+    table = results_table(path)
+    assert table.chapter.tolist() == ['01 x', '02 y']
+    assert len(json.loads(path.read_text())) == 2
+    with pytest.raises(ValueError, match='accuracy must be a percentage'): record_result('01 x', 'm', 'd', 101, path=path)
+
+
+def test_results_table_empty(tmp_path):
+    assert len(results_table(tmp_path/'none.json')) == 0
