@@ -84,7 +84,7 @@ def test_load_mnist(split, n):
     assert x.shape == (n, 28, 28) and x.dtype == torch.uint8
     assert y.shape == (n,) and y.dtype == torch.int64
     assert torch.bincount(y, minlength=10).tolist() == MNIST_COUNTS[split]
-    assert (dataset_folder('mnist')/f"{'training' if split == 'train' else 'testing'}.npz").exists()
+    assert (dataset_folder('mnist')/f"{'training' if split == 'train' else 'testing'}-v1.npz").exists()
 
 
 def test_mnist_cache_matches_pngs():
@@ -94,9 +94,9 @@ def test_mnist_cache_matches_pngs():
     x2, y2 = load_mnist('test', refresh=True)
     assert torch.equal(x, x2) and torch.equal(y, y2)
     folder = dataset_folder('mnist')/'testing'
-    first7 = sorted((folder/'7').glob('*.png'), key=lambda p: int(p.stem))[0]
-    i = int((y == 7).nonzero()[0])
-    assert np.array_equal(np.asarray(Image.open(first7)), x[i].numpy())
+    assert y[:5].tolist() == [7, 2, 1, 0, 4]                        # canonical MNIST order
+    for i in (0, 1, 4321, 9999):                                    # file <label>/<MNIST index>.png is row i
+        assert np.array_equal(np.asarray(Image.open(folder/str(int(y[i]))/f'{i}.png')), x[i].numpy())
 
 
 def test_load_mnist_bad_split():
