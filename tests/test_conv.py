@@ -1,0 +1,267 @@
+"Tests of `cnn_course.conv`: both from-scratch convolutions and `pad2d` against PyTorch, output sizes, bad arguments, helpers."
+import itertools
+
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+
+from cnn_course.conv import *
+
+CONVS = [conv2d_loops, conv2d_unfold]
+TORCH_PAD = dict(zeros='constant', reflect='reflect', replicate='replicate', circular='circular')
+
+
+@st.composite
+def conv_cases(draw, modes=PADDING_MODES):
+    "A random valid convolution: (x, weight, bias, kwargs), float64, kwargs as ints or (h, w) pairs."
+    n, ci, co = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    k = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    d = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    mode = draw(st.sampled_from(modes))
+    p = tuple(draw(st.integers(0, 3)) for _ in range(2))
+    # the smallest size that is valid for this kernel span and padding mode, plus some
+    hw = tuple(max(di*(ki-1) + 1 - 2*pi, pi + 1, 1) + draw(st.integers(0, 7)) for ki, di, pi in zip(k, d, p))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**31)))
+    x = torch.randn(n, ci, *hw, generator=g, dtype=torch.float64)
+    w = torch.randn(co, ci, *k, generator=g, dtype=torch.float64)
+    b = torch.randn(co, generator=g, dtype=torch.float64) if draw(st.booleans()) else None
+    as_int = lambda v: v[0] if v[0] == v[1] and draw(st.booleans()) else v  # sometimes pass an int
+    return x, w, b, dict(stride=as_int(s), padding=as_int(p), dilation=as_int(d), padding_mode=mode)
+
+
+def reference(x, w, b, stride, padding, dilation, padding_mode):
+    "What `nn.Conv2d` computes with these weights."
+    m = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride=stride, padding=padding, dilation=dilation,
+                  bias=b is not None, padding_mode=padding_mode, dtype=torch.float64)
+    with torch.no_grad():
+        m.weight.copy_(w)
+        if b is not None: m.bias.copy_(b)
+        return m(x)
+
+
+# --- both convolutions equal PyTorch -----------------------------------------------------------
+@pytest.mark.parametrize('conv', CONVS)
+@settings(max_examples=400, deadline=None)
+@given(case=conv_cases())
+def test_conv_equals_nn_conv2d(conv, case):
+    x, w, b, kw = case
+    ref = reference(x, w, b, **kw)
+    got = conv(x, w, b, **kw)
+    assert got.shape == ref.shape and got.dtype == torch.float64
+    torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('conv', CONVS)
+@settings(max_examples=150, deadline=None)
+@given(case=conv_cases(modes=('zeros',)))
+def test_conv_equals_functional_conv2d(conv, case):
+    x, w, b, kw = case
+    kw.pop('padding_mode')
+    torch.testing.assert_close(conv(x, w, b, **kw), F.conv2d(x, w, b, **kw), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('conv', CONVS)
+def test_conv_known_values(conv):
+    img = torch.arange(1., 10.).view(1, 1, 3, 3)
+    k = torch.tensor([[0., 0.], [1., 1.]]).view(1, 1, 2, 2)
+    assert conv(img, k).view(2, 2).tolist() == [[9., 11.], [15., 17.]]
+    patch = torch.tensor([[140., 120, 120], [225, 220, 205], [255, 250, 230]]).view(1, 1, 3, 3)
+    lap = torch.tensor([[0., -1, 0], [-1, 4, -1], [0, -1, 0]]).view(1, 1, 3, 3)
+    assert conv(patch, lap).item() == 80.
+    assert conv(img, k, bias=torch.tensor([-9.])).view(-1)[0].item() == 0.
+
+
+@pytest.mark.parametrize('conv', CONVS)
+def test_conv_is_cross_correlation_not_convolution(conv):
+    "A comparison that would miss a flipped kernel is worthless: check an asymmetric kernel is not flipped."
+    x = torch.randn(1, 1, 6, 6, dtype=torch.float64)
+    w = torch.randn(1, 1, 3, 3, dtype=torch.float64)
+    assert not torch.allclose(conv(x, w), F.conv2d(x, w.flip(-1, -2)))
+    torch.testing.assert_close(conv(x, w.flip(-1, -2)), F.conv2d(x, w.flip(-1, -2)))
+
+
+@pytest.mark.parametrize('conv', CONVS)
+def test_conv_gradients_flow(conv):
+    x = torch.randn(2, 3, 7, 7, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    conv(x, w, stride=2, padding=1, padding_mode='reflect').sum().backward()
+    gx, gw = x.grad.clone(), w.grad.clone()
+    x.grad = w.grad = None
+    F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), w, stride=2).sum().backward()
+    torch.testing.assert_close(gx, x.grad); torch.testing.assert_close(gw, w.grad)
+
+
+# --- pad2d ----------------------------------------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(mode=st.sampled_from(PADDING_MODES), h=st.integers(1, 7), w=st.integers(1, 7),
+       ph=st.integers(0, 7), pw=st.integers(0, 7), lead=st.lists(st.integers(1, 3), max_size=2), seed=st.integers(0, 1000))
+def test_pad2d_equals_F_pad(mode, h, w, ph, pw, lead, seed):
+    x = torch.randn(*lead, h, w, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    ok = mode in ('zeros', 'replicate') or (mode == 'reflect' and ph < h and pw < w) or (mode == 'circular' and ph <= h and pw <= w)
+    if not ok:
+        with pytest.raises(ValueError, match=f"for mode '{mode}'"): pad2d(x, (ph, pw), mode)
+        return
+    ref_in = x.reshape(-1, 1, h, w) if mode != 'zeros' else x  # PyTorch's non-constant modes want a batch
+    ref = F.pad(ref_in, (pw, pw, ph, ph), mode=TORCH_PAD[mode]).reshape(*lead, h + 2*ph, w + 2*pw)
+    assert torch.equal(pad2d(x, (ph, pw), mode), ref)
+
+
+def test_pad2d_int_and_values():
+    x = torch.arange(1., 10.).view(3, 3)
+    assert torch.equal(pad2d(x, 1), pad2d(x, (1, 1)))
+    assert pad2d(x, 1, 'reflect')[0].tolist() == [5., 4., 5., 6., 5.]
+    assert pad2d(x, 1, 'replicate')[0].tolist() == [1., 1., 2., 3., 3.]
+    assert pad2d(x, 1, 'circular')[0].tolist() == [9., 7., 8., 9., 7.]
+    assert torch.equal(pad2d(x, 0, 'reflect'), x)
+
+
+@pytest.mark.parametrize('args,err,msg', [
+    ((torch.zeros(3, 3), -1), ValueError, 'p must be >= 0'),
+    ((torch.zeros(3, 3), 1, 'mirror'), ValueError, 'padding mode must be one of'),
+    ((torch.zeros(3, 3), 3, 'reflect'), ValueError, "smaller than the input size 3 for mode 'reflect'"),
+    ((torch.zeros(3, 3), 4, 'circular'), ValueError, "at most the input size 3 for mode 'circular'"),
+    ((torch.zeros(3, 3), (1, 2, 3)), ValueError, 'p must be an int or a pair'),
+    ((torch.zeros(3, 3), 1.5), TypeError, 'p must be an int'),
+    ((torch.zeros(3), 1), ValueError, 'at least 2 dimensions'),
+    (([[1., 2.]], 1), TypeError, 'x must be a torch.Tensor'),
+])
+def test_pad2d_bad_args(args, err, msg):
+    with pytest.raises(err, match=msg.replace('(', r'\(').replace(')', r'\)')): pad2d(*args)
+
+
+# --- output size ------------------------------------------------------------------------------------
+def test_conv_output_size_matches_nn_conv2d_grid():
+    checked = 0
+    for n, k, s, p, d in itertools.product(range(1, 13), range(1, 6), range(1, 4), range(0, 3), range(1, 4)):
+        conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d, bias=False)
+        if n + 2*p < d*(k-1) + 1:
+            with pytest.raises(ValueError, match='larger than padded input'): conv_output_size(n, k, s, p, d)
+            with pytest.raises(RuntimeError): conv(torch.zeros(1, 1, n, n))
+            continue
+        assert conv_output_size(n, k, s, p, d) == conv(torch.zeros(1, 1, n, n)).shape[-1], (n, k, s, p, d)
+        checked += 1
+    assert checked > 1000
+
+
+def test_conv_output_size_examples():
+    assert conv_output_size(28, 3) == 26
+    assert conv_output_size(5, 3, p=2) == 7
+    assert conv_output_size(6, 3, s=2) == 2      # not whole: floored
+    assert conv_output_size(224, 7, s=2, p=3) == 112
+    assert conv_output_size(28, 3, d=2) == 24
+
+
+@pytest.mark.parametrize('kwargs,err,msg', [
+    (dict(n=28, k=3, s=0), ValueError, 'stride s must be >= 1'),
+    (dict(n=28, k=3, s=-2), ValueError, 'stride s must be >= 1'),
+    (dict(n=28, k=0), ValueError, 'kernel size k must be >= 1'),
+    (dict(n=28, k=3, d=0), ValueError, 'dilation d must be >= 1'),
+    (dict(n=28, k=3, p=-1), ValueError, 'padding p must be >= 0'),
+    (dict(n=0, k=1), ValueError, 'input size n must be >= 1'),
+    (dict(n=2, k=5), ValueError, 'larger than padded input'),
+    (dict(n=5, k=3, d=3), ValueError, 'kernel span 7'),
+    (dict(n=28, k=3.0), TypeError, 'kernel size k must be an int'),
+    (dict(n=28, k=3, s=True), TypeError, 'stride s must be an int'),
+])
+def test_conv_output_size_bad_args(kwargs, err, msg):
+    with pytest.raises(err, match=msg): conv_output_size(**kwargs)
+
+
+# --- bad convolution arguments -------------------------------------------------------------------
+X, W = torch.randn(2, 3, 6, 6), torch.randn(4, 3, 3, 3)
+
+@pytest.mark.parametrize('conv', CONVS)
+@pytest.mark.parametrize('args,kwargs,err,msg', [
+    ((X, W), dict(stride=0), ValueError, 'stride must be >= 1'),
+    ((X, W), dict(stride=(1, -1)), ValueError, 'stride must be >= 1'),
+    ((X, W), dict(dilation=0), ValueError, 'dilation must be >= 1'),
+    ((X, W), dict(padding=-1), ValueError, 'padding must be >= 0'),
+    ((X, W), dict(padding=(1, 2, 3)), ValueError, 'padding must be an int or a pair'),
+    ((X, W), dict(stride=1.5), TypeError, 'stride must be an int'),
+    ((X, torch.randn(4, 2, 3, 3)), {}, ValueError, r'weight.shape\[1\] must equal x.shape\[1\]'),
+    ((X, torch.randn(4, 3, 7, 3)), {}, ValueError, 'larger than padded input .* along the height'),
+    ((X, torch.randn(4, 3, 3, 4)), dict(dilation=(1, 3)), ValueError, 'larger than padded input .* along the width'),
+    ((X, W), dict(padding_mode='same'), ValueError, 'padding mode must be one of'),
+    ((X, W), dict(padding=6, padding_mode='reflect'), ValueError, "padding=6 must be smaller than the input size 6"),
+    ((X, W), dict(bias=torch.zeros(3)), ValueError, r'bias must have shape \(4,\)'),
+    ((X, W), dict(bias=[0., 0, 0, 0]), TypeError, 'bias must be a torch.Tensor'),
+    ((X[0], W), {}, ValueError, 'x must have 4 dimensions'),
+    ((X, W[0]), {}, ValueError, 'weight must have 4 dimensions'),
+    ((X.tolist(), W), {}, TypeError, 'x must be a torch.Tensor'),
+    ((X.long(), W.long()), {}, TypeError, 'x must be a floating point tensor'),
+    ((X.double(), W), {}, TypeError, 'weight dtype torch.float32 must match x dtype torch.float64'),
+])
+def test_conv_bad_args(conv, args, kwargs, err, msg):
+    with pytest.raises(err, match=msg): conv(*args, **kwargs)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+def test_edge_kernels():
+    assert set(EDGE_KERNELS) == {'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y'}
+    assert top_edge.tolist() == [[-1, -1, -1], [0, 0, 0], [1, 1, 1]]
+    assert left_edge.tolist() == [[-1, 1, 0]]*3
+    assert diag1_edge.tolist() == [[0, -1, 1], [-1, 1, 0], [1, 0, 0]]
+    assert diag2_edge.tolist() == [[1, -1, 0], [0, 1, -1], [0, 0, 1]]
+    assert torch.equal(sobel_y, sobel_x.T)
+    # a horizontal edge (dark above bright) lights top_edge and sobel_y, not left_edge or sobel_x
+    img = torch.zeros(8, 8); img[4:] = 1
+    assert filter2d(img, top_edge).max() == 3 and filter2d(img, sobel_y).max() == 4
+    assert filter2d(img, left_edge).abs().max() == 0 and filter2d(img, sobel_x).abs().max() == 0
+
+
+def test_filter2d():
+    img, k = torch.randn(9, 8, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+    torch.testing.assert_close(filter2d(img, k, stride=2, padding=1), F.conv2d(img[None, None], k[None, None], stride=2, padding=1)[0, 0])
+    assert filter2d(torch.ones(5, 5, dtype=torch.uint8), torch.ones(3, 3)).dtype == torch.float32
+    with pytest.raises(ValueError, match='img must be 2-D'): filter2d(torch.zeros(1, 5, 5), top_edge)
+    with pytest.raises(TypeError, match='kernel must be a torch.Tensor'): filter2d(torch.zeros(5, 5), [[1.]])
+
+
+def test_small_cnn_and_param_comparison():
+    model = small_cnn()
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 2)
+    df = conv_vs_dense(model)
+    assert len(df) == 5 and df.conv_params.iloc[0] == 8*9 + 8
+    assert df.dense_params.iloc[0] == 784*8*14*14 + 8*14*14
+    assert df.conv_params.sum() == sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d) for p in m.parameters())
+    assert model.training  # conv_vs_dense leaves the mode as it was
+
+
+def test_plot_helpers_and_explorer():
+    img = torch.rand(28, 28)
+    fig = show_kernels(EDGE_KERNELS, ncols=3); assert len(fig.axes) == 6; plt.close(fig)
+    fig = show_kernels(torch.randn(8, 1, 3, 3)); assert len(fig.axes) == 8; plt.close(fig)
+    fig = show_feature_maps(img, EDGE_KERNELS, stride=2); assert len(fig.axes) == 7; plt.close(fig)
+    assert show_conv(img, 'top_edge', stride=2, padding=1, dilation=2, padding_mode='reflect') == (13, 13)
+    with pytest.raises(ValueError, match='kernel must be one of'): show_conv(img, 'bottom_edge')
+    w = conv_explorer(img)
+    assert [c.description for c in w.children[:5]] == ['kernel', 'stride', 'padding', 'dilation', 'padding mode']
+    plt.close('all')
+
+
+def test_animate_conv(tmp_path):
+    from PIL import Image
+    path = animate_conv(tmp_path/'sub'/'a.gif', n=5, k=3, s=2, p=1)
+    im = Image.open(path)
+    assert im.n_frames == conv_output_size(5, 3, 2, 1)**2 and path.stat().st_size < 1_000_000
+    with pytest.raises(ValueError, match='larger than padded input'): animate_conv(tmp_path/'b.gif', n=2, k=5)
+
+
+def test_exercise_checks(capsys):
+    assert check_horizontal_edges(['sobel_y', 'top_edge']) and not check_horizontal_edges('top_edge')
+    assert not check_horizontal_edges(None) and not check_horizontal_edges(['nope'])
+    assert check_output_size(15) and not check_output_size(16) and not check_output_size(None)
+    assert check_conv_params(12_832) and not check_conv_params(12_800)
+    assert check_bottom_edge(-top_edge) and not check_bottom_edge(top_edge) and not check_bottom_edge(torch.zeros(3, 3))
+    assert not check_bottom_edge(-top_edge + 1)  # not zero on flat areas
+    assert check_conv2d(lambda x, w, **kw: F.conv2d(x, w, **kw))
+    assert not check_conv2d(lambda x, w, **kw: F.conv2d(x, w.flip(-1, -2), **kw))
+    assert not check_conv2d(lambda x, w, **kw: 1/0)
+    out = capsys.readouterr().out
+    assert 'Right!' in out and 'Not yet.' in out and 'ZeroDivisionError' in out

@@ -1,0 +1,205 @@
+"Receptive fields: the traced recurrence against a gradient measurement on random networks, known models, bad inputs."
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from hypothesis import given, settings, strategies as st, assume, HealthCheck
+
+from cnn_course.pool import max_pool2d, avg_pool2d
+from cnn_course.receptive import (receptive_field, receptive_box, measured_receptive_box, linearised,
+                                  effective_receptive_field, erf_extent, window_step, Axis)
+
+CH = 2  # channels in the random networks
+
+class Residual(nn.Module):
+    "A ResNet basic block: two 3×3 convs (the first strided) plus an identity or strided 1×1 shortcut."
+    def __init__(self, stride:int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(CH, CH, 3, stride, 1), nn.BatchNorm2d(CH), nn.ReLU(), nn.Conv2d(CH, CH, 3, 1, 1), nn.BatchNorm2d(CH))
+        self.short = nn.Identity() if stride == 1 else nn.Conv2d(CH, CH, 1, stride)
+        self.relu = nn.ReLU()
+    def forward(self, x): return self.relu(self.body(x) + self.short(x))
+
+class Branches(nn.Module):
+    "Two parallel convs of different kernels, concatenated along channels (an Inception-style block)."
+    def __init__(self, k1:int, k2:int):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(CH, 1, k1, padding=k1//2), nn.Conv2d(CH, 1, k2, padding=k2//2)
+    def forward(self, x): return torch.cat([self.a(x), self.b(x)], 1)
+
+pairs = lambda lo, hi: st.tuples(st.integers(lo, hi), st.integers(lo, hi))
+
+@st.composite
+def layer(draw):
+    kind = draw(st.sampled_from(['conv', 'conv', 'max', 'avg', 'relu', 'bn', 'res', 'branch']))
+    if kind == 'conv':
+        k, s, d = draw(pairs(1, 5)), draw(pairs(1, 3)), draw(pairs(1, 3))
+        if s == (1, 1) and draw(st.booleans()): return nn.Conv2d(CH, CH, k, 1, 'same', d)
+        p = tuple(draw(st.integers(0, di*(ki-1)//2)) for ki, di in zip(k, d))
+        return nn.Conv2d(CH, CH, k, s, p, d)
+    if kind == 'max':
+        k = draw(pairs(1, 3))
+        return nn.MaxPool2d(k, draw(st.none() | pairs(1, 3)), tuple(draw(st.integers(0, ki//2)) for ki in k), draw(pairs(1, 2)))
+    if kind == 'avg':
+        k = draw(pairs(1, 3))
+        return nn.AvgPool2d(k, draw(st.none() | pairs(1, 3)), tuple(draw(st.integers(0, ki//2)) for ki in k))
+    if kind == 'res': return Residual(draw(st.sampled_from([1, 2])))
+    if kind == 'branch': return Branches(draw(st.sampled_from([1, 3, 5])), draw(st.sampled_from([1, 3, 5])))
+    return nn.ReLU() if kind == 'relu' else nn.BatchNorm2d(CH)
+
+def boxes_agree(predicted, measured, size):
+    "Unclipped sides must match exactly; where the predicted box leaves the image, the measurement must lie inside it."
+    (top, left, bottom, right), (h, w) = predicted, size
+    if measured is None: return top < 0 or left < 0 or bottom > h - 1 or right > w - 1  # a unit that only sees padding
+    mt, ml, mb, mr = measured
+    for pred, meas, clipped, inside in [(top, mt, top < 0, mt >= max(top, 0)), (left, ml, left < 0, ml >= max(left, 0)),
+                                        (bottom, mb, bottom > h - 1, mb <= min(bottom, h - 1)), (right, mr, right > w - 1, mr <= min(right, w - 1))]:
+        if not (inside if clipped else pred == meas): return False
+    return True
+
+@pytest.mark.filterwarnings('ignore:Using padding=.same.')
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=st.lists(layer(), min_size=1, max_size=6), h=st.integers(8, 40), w=st.integers(8, 40), data=st.data())
+def test_matches_gradient_measurement(layers, h, w, data):
+    model = nn.Sequential(nn.Conv2d(1, CH, 1), *layers)
+    try:
+        with torch.no_grad(): out = model.eval()(torch.zeros(1, 1, h, w))
+    except RuntimeError: assume(False)  # the stack shrank the image below one pixel
+    oh, ow = out.shape[-2:]
+    corners = [(0, 0), (oh - 1, ow - 1), (oh//2, ow//2), (0, ow - 1)]
+    extra = data.draw(st.lists(st.tuples(st.integers(0, oh - 1), st.integers(0, ow - 1)), max_size=4))
+    positions = corners + extra
+    rf = receptive_field(model, (1, h, w), per_axis=True)
+    measured = measured_receptive_box(model, (1, h, w), positions)
+    for pos, meas in zip(positions, measured):
+        pred = receptive_box(rf, pos)
+        assert boxes_agree(pred, meas, (h, w)), (pos, pred, meas, rf.iloc[-1].to_dict())
+
+def test_a_unit_that_only_sees_padding():
+    "Width 8 -> 3 -> 1, then a dilated pool whose window reads positions -1 and 1: both padding."
+    model = nn.Sequential(nn.Conv2d(1, 1, 1, (1, 3)), nn.Conv2d(1, 1, 1, (1, 3)), nn.MaxPool2d((1, 2), (1, 2), (0, 1), (1, 2)))
+    assert measured_receptive_box(model, (1, 8, 8), [(0, 0)]) == [None]
+    assert receptive_box(receptive_field(model, (1, 8, 8), per_axis=True))[1] < 0   # the box reaches into the padding
+
+def test_interior_boxes_are_exact_for_a_deep_dilated_stack():
+    "A hand-made case with holes (dilation 3 after stride 2): interior boxes are still exact."
+    model = nn.Sequential(nn.Conv2d(1, CH, 3, 2), nn.ReLU(), nn.Conv2d(CH, CH, 3, 1, 0, 3), nn.MaxPool2d(2), nn.Conv2d(CH, CH, 3, padding=1))
+    rf = receptive_field(model, (1, 64, 64))
+    size, jump, start = rf.iloc[-1][['size', 'jump', 'start']]
+    assert (size, jump, start) == (3 + 2*3*2 + 1*2 + 2*4, 4, -4)
+    for pos in [(3, 3), (2, 4)]:
+        pred = receptive_box(rf, pos)
+        assert pred == measured_receptive_box(model, (1, 64, 64), pos)
+
+def test_window_step():
+    assert window_step(Axis(1, 1, 0), 3) == Axis(3, 1, 0)
+    assert window_step(Axis(3, 1, -1), 3, s=2, p=1, d=2) == Axis(7, 2, -2)
+
+def test_the_chapter_cnn():
+    cnn = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
+    rf = receptive_field(cnn, (28, 28))
+    assert rf.loc['5'].tolist() == ['MaxPool2d', (64, 5, 5), 10, 4, 0]
+    assert rf.loc['6', 'size'] == 26  # Flatten sees the 5×5 grid: input rows/cols 0..25
+    assert rf.loc['input', 'size'] == 1
+
+def with_meta(build):
+    with torch.device('meta'): return build(weights=None)
+
+def test_torchvision_models():
+    tv = pytest.importorskip('torchvision')
+    r18 = receptive_field(with_meta(tv.models.resnet18), (3, 224, 224))
+    assert r18.loc['layer4.1.conv2', 'size'] == 435 and r18.loc['layer4.1.conv2', 'start'] == -217
+    assert r18.loc['layer4.1.conv2', 'jump'] == 32
+    vgg = receptive_field(with_meta(tv.models.vgg16), (3, 224, 224))
+    assert vgg.loc['features.28', 'size'] == 196 and vgg.loc['features.30', 'size'] == 212
+
+class Functional(nn.Module):
+    "The same network as `as_modules` written with functional calls, a reused ReLU and a tuple-returning pool."
+    def __init__(self):
+        super().__init__()
+        self.w1, self.w2 = nn.Parameter(torch.randn(CH, 1, 3, 3)), nn.Parameter(torch.randn(CH, CH, 5, 5))
+    def forward(self, x):
+        x = F.relu(F.conv2d(x, self.w1, stride=2, padding=1))
+        x, _ = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+        y = F.conv2d(x, self.w2, padding='same', dilation=2)
+        x = torch.cat([x, F.avg_pool2d(y, 3, 1, 1)], dim=1)
+        return F.adaptive_avg_pool2d(x, 2).flatten(1)
+
+def as_modules():
+    return nn.Sequential(nn.Conv2d(1, CH, 3, 2, 1), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.Conv2d(CH, CH, 5, padding='same', dilation=2),
+                         nn.AvgPool2d(3, 1, 1), nn.AdaptiveAvgPool2d(2), nn.Flatten())
+
+def test_functional_calls_match_modules():
+    f = receptive_field(Functional(), (1, 32, 32))
+    m = receptive_field(as_modules(), (1, 32, 32))
+    assert f.iloc[-1][['size', 'jump', 'start']].tolist() == m.iloc[-1][['size', 'jump', 'start']].tolist()
+    assert f.loc['cat', 'size'] == m.loc['4', 'size']  # the union of the branches is the larger one
+
+class CoursePools(nn.Module):
+    def forward(self, x): return avg_pool2d(max_pool2d(x, 3, 2, 1), 2)
+
+def test_course_pooling_functions_are_traced_as_layers():
+    assert receptive_field(CoursePools(), (1, 16, 16)).iloc[-1][['size', 'jump', 'start']].tolist() == [5, 4, -1]
+
+def test_per_axis_columns():
+    rf = receptive_field(nn.Conv2d(1, 1, (3, 5), (1, 2)), (20, 20))
+    assert rf.iloc[-1][['size_h', 'jump_h', 'size_w', 'jump_w']].tolist() == [3, 1, 5, 2]
+    assert 'size' in receptive_field(nn.Conv2d(1, 1, 3), (9, 9)).columns
+
+def test_mlp_sees_everything():
+    rf = receptive_field(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), (1, 28, 28))
+    assert rf.iloc[-1]['size'] == 28
+
+def test_bad_inputs():
+    with pytest.raises(TypeError, match='model must be an nn.Module'): receptive_field(lambda x: x, (1, 8, 8))
+    with pytest.raises(ValueError, match='input_size must be'): receptive_field(nn.Conv2d(1, 1, 3), (1, 1, 8, 8))
+    with pytest.raises(ValueError, match='input_size must be'): receptive_field(nn.Conv2d(1, 1, 3), (8, 0))
+    with pytest.raises(ValueError, match='ConvTranspose2d'): receptive_field(nn.ConvTranspose2d(1, 1, 3), (8, 8))
+    with pytest.raises(ValueError, match='adaptive pooling'): receptive_field(nn.AdaptiveAvgPool2d(3), (1, 8, 8))
+    class Up(nn.Module):
+        def forward(self, x): return F.interpolate(x, scale_factor=2)
+    with pytest.raises(ValueError, match='changes the spatial grid'): receptive_field(Up(), (1, 8, 8))
+    with pytest.raises(ValueError, match='index must be inside'): measured_receptive_box(nn.Conv2d(1, 1, 3), (8, 8), (6, 0))
+    with pytest.raises(ValueError, match='feature map'): measured_receptive_box(nn.Flatten(), (8, 8))
+
+def test_linearised_leaves_the_model_alone():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2))
+    before = [p.clone() for p in model.parameters()]
+    lin = linearised(model)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert isinstance(model[3], nn.MaxPool2d) and not isinstance(lin[3], nn.MaxPool2d)
+    assert all((p > 0).all() for p in lin.parameters())
+
+def test_effective_receptive_field_lies_inside_the_theoretical_one():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3, 2), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    erf = effective_receptive_field(model, (1, 21, 21), n=4)
+    assert erf.shape == (21, 21) and erf.max() == 1 and erf.min() >= 0
+    top, left, bottom, right = receptive_box(receptive_field(model, (1, 21, 21)), (3, 3))  # the centre of the 7×7 output
+    outside = erf.clone(); outside[top:bottom + 1, left:right + 1] = 0
+    assert outside.max() == 0 and erf[top:bottom + 1, left:right + 1].min() > 0
+
+def test_effective_receptive_field_inputs_and_errors():
+    model = nn.Conv2d(1, 1, 3, padding=1)
+    with torch.no_grad(): model.weight.fill_(1)
+    erf = effective_receptive_field(model, inputs=torch.randn(2, 1, 9, 9), index=(0, 0))
+    assert erf[:2, :2].min() == 1 and erf.sum() == 4
+    with pytest.raises(ValueError, match='input_size or inputs'): effective_receptive_field(model)
+    with pytest.raises(ValueError, match='feature map'): effective_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten()), (1, 8, 8))
+
+def test_erf_extent():
+    square = torch.zeros(15, 15); square[4:11, 6:9] = 1
+    assert erf_extent(square, 0.99) == (7, 3)
+    dot = torch.zeros(9, 9); dot[4, 4] = 1
+    assert erf_extent(dot) == (1, 1)
+    with pytest.raises(ValueError, match='mass must be between'): erf_extent(dot, 1.5)
+
+def test_exercise_checks():
+    from cnn_course.receptive import check_rf_size, check_covers_digit
+    assert check_rf_size(8) and not check_rf_size(7) and not check_rf_size(None)
+    dilated = nn.Sequential(*[m for d in (1, 2, 4, 8) for m in (nn.Conv2d(1 if d == 1 else 4, 4, 3, padding=d, dilation=d), nn.ReLU())])
+    assert check_covers_digit(dilated)
+    assert not check_covers_digit(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3)))
+    assert not check_covers_digit(nn.Sequential(nn.Conv2d(1, 4, 3), nn.MaxPool2d(2)))
+    assert not check_covers_digit(nn.Sequential(nn.Conv2d(1, 4, 29)))
