@@ -19,8 +19,9 @@ def output_md(out):
     "One cell output as Markdown: rich outputs as they are, text in a fence."
     if out['output_type'] == 'stream': return f"```\n{''.join(out['text']).rstrip()}\n```"
     data = out.get('data', {})
-    for mime in ('text/markdown', 'text/html'):
-        if mime in data: return ''.join(data[mime]).strip()
+    if 'text/markdown' in data: return ''.join(data['text/markdown']).strip()
+    if 'text/html' in data:  # pandas tables: GitHub shows the table but prints a <style> block as text
+        return re.sub(r'<style.*?</style>\s*', '', ''.join(data['text/html']), flags=re.S).strip()
     if 'text/plain' in data: return f"```\n{''.join(data['text/plain']).rstrip()}\n```"
     return ''
 
