@@ -10,7 +10,7 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['Axis', 'window_step', 'receptive_field', 'receptive_box', 'SumPool2d', 'linearised', 'measured_receptive_box', 'plot_receptive_field', 'effective_receptive_field', 'erf_extent', 'erf_spread', 'plot_effective_receptive_field', 'check_rf_size', 'check_covers_digit']
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #01a17098
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #724839f2
 import copy, inspect, operator
 from collections import namedtuple
 
@@ -22,9 +22,9 @@ from torch.fx import GraphModule, Tracer
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from .pool import max_pool2d, avg_pool2d
-from .mlp import _verdict
+from .core import verdict
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #f3930620
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c31046e9
 Axis = namedtuple('Axis', 'size jump start')  # a receptive field along one axis: `size` pixels wide, units `jump` pixels apart, unit 0 starting at pixel `start`
 
 def window_step(
@@ -37,7 +37,7 @@ def window_step(
     "One conv or pool layer: size += (k-1)·d·jump, jump *= s, start -= p·jump."
     return Axis(axis.size + (k - 1)*d*axis.jump, axis.jump*s, axis.start - p*axis.jump)
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #9a63f7de
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #8f3123fb
 _conv_sig = inspect.signature(lambda input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1: None)
 _max_sig = inspect.signature(lambda input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False: None)
 _avg_sig = inspect.signature(lambda input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None: None)
@@ -196,7 +196,7 @@ def receptive_field(
         table.append(row)
     return pd.DataFrame(table).set_index('layer')
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c6b7ce2c
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #1d591918
 def _axis_field(row, axis):
     "(size, jump, start) along one axis (0: height, 1: width) from a `receptive_field` row."
     sfx = '_h' if axis == 0 else '_w'
@@ -220,7 +220,7 @@ def receptive_box(
         top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, h - 1), min(right, w - 1)
     return top, left, bottom, right
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #ece33749
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #e9bfd1c6
 class SumPool2d(nn.Module):
     "A depthwise convolution with equal positive weights: a max pool's window, with a gradient for every pixel in it."
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
@@ -280,7 +280,7 @@ def measured_receptive_box(
         boxes.append((r.min().item(), c.min().item(), r.max().item(), c.max().item()) if hit.any() else None)  # None: a unit that only sees padding
     return boxes if many else boxes[0]
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #0eb0ff6d
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #f14d8d03
 def _draw_box(ax, box, color, label=None, ls='-'):
     "Outline the inclusive pixel box (top, left, bottom, right) on `ax`."
     from matplotlib.patches import Rectangle
@@ -303,7 +303,7 @@ def plot_receptive_field(
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
     return ax
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #b691159d
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c44a2e66
 def effective_receptive_field(
     model:nn.Module,     # a network returning an N×C×H×W feature map (for a classifier, pass its convolutional part)
     input_size=None,     # (C, H, W) of the random inputs; not needed when `inputs` are given
@@ -369,28 +369,28 @@ def plot_effective_receptive_field(
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
     return ax
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #51172024
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #2baee6e1
 def check_rf_size(
     answer, # the receptive-field size (in pixels, along one axis) of a unit of the CNN's second convolution
 ) -> bool:  # whether it is right
     "Exercise 3: the receptive field of `mnist_cnn`'s second convolution, by the recurrences."
     field = Axis(1, 1, 0)
     for k, s in [(3, 1), (2, 2), (3, 1)]: field = window_step(field, k, s)
-    if answer is None: return _verdict(False, '', 'Replace None with your answer.')
-    if answer == 7: return _verdict(False, '', 'After the pool the jump is 2: the second 3×3 conv adds (3-1)·2 pixels, not 3-1.')
-    return _verdict(answer == field.size, f'3, then 4 after the pool, then 4 + (3-1)·2 = {field.size}.', 'Apply r += (k-1)·d·j layer by layer, and j *= s.')
+    if answer is None: return verdict(False, '', 'Replace None with your answer.')
+    if answer == 7: return verdict(False, '', 'After the pool the jump is 2: the second 3×3 conv adds (3-1)·2 pixels, not 3-1.')
+    return verdict(answer == field.size, f'3, then 4 after the pool, then 4 + (3-1)·2 = {field.size}.', 'Apply r += (k-1)·d·j layer by layer, and j *= s.')
 
 def check_covers_digit(
     model:nn.Module, # a network of at most four 3×3 `nn.Conv2d` layers (plus activations), input 1×28×28
 ) -> bool:           # whether one output unit's receptive field covers the whole 28×28 digit
     "Exercise 4: a network of at most four 3×3 convolutions whose units see a whole MNIST digit."
-    if not isinstance(model, nn.Module): return _verdict(False, '', 'Pass your network, an nn.Module.')
+    if not isinstance(model, nn.Module): return verdict(False, '', 'Pass your network, an nn.Module.')
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs or len(convs) > 4 or any(tuple(c.kernel_size) != (3, 3) for c in convs):
-        return _verdict(False, '', f'Use one to four 3×3 convolutions; yours has {len(convs)} conv layer(s) with kernels {[tuple(c.kernel_size) for c in convs]}.')
+        return verdict(False, '', f'Use one to four 3×3 convolutions; yours has {len(convs)} conv layer(s) with kernels {[tuple(c.kernel_size) for c in convs]}.')
     if any(not isinstance(m, (nn.Conv2d, nn.Sequential)) and type(m).__module__ != 'torch.nn.modules.activation' for m in model.modules()):
-        return _verdict(False, '', 'Only 3×3 convolutions and activations are allowed (no pools).')
+        return verdict(False, '', 'Only 3×3 convolutions and activations are allowed (no pools).')
     try: last = receptive_field(model, (1, 28, 28), per_axis=True).iloc[-1]
-    except Exception as e: return _verdict(False, '', f'receptive_field failed on your network: {e}')
+    except Exception as e: return verdict(False, '', f'receptive_field failed on your network: {e}')
     size = int(min(last.size_h, last.size_w))
-    return _verdict(size >= 28, f'Its units see {size}×{size} pixels.', f'Its receptive field is only {size} pixels; try dilation (or strides).')
+    return verdict(size >= 28, f'Its units see {size}×{size} pixels.', f'Its receptive field is only {size} pixels; try dilation (or strides).')

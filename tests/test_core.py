@@ -147,3 +147,11 @@ def test_record_result_full_only(tmp_path, monkeypatch):
 
 def test_results_table_empty(tmp_path):
     assert len(results_table(tmp_path/'none.json')) == 0
+
+
+# --- exercise checks ----------------------------------------------------------------------------
+def test_verdict(capsys):
+    assert verdict(True, 'the answer', 'a hint') is True
+    assert verdict(0, 'the answer', 'a hint') is False
+    out = capsys.readouterr().out.splitlines()
+    assert out == ['✓ Right! the answer', '✗ Not yet. a hint']
