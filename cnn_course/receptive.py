@@ -10,7 +10,7 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['Axis', 'window_step', 'receptive_field', 'receptive_box', 'SumPool2d', 'linearised', 'measured_receptive_box', 'plot_receptive_field', 'effective_receptive_field', 'erf_extent', 'erf_spread', 'plot_effective_receptive_field', 'check_rf_size', 'check_covers_digit']
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #724839f2
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #ab2ab17f
 import copy, inspect, operator
 from collections import namedtuple
 
@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from torch.fx import GraphModule, Tracer
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
+from .conv import _pair
 from .pool import max_pool2d, avg_pool2d
 from .core import verdict
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c31046e9
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #2887aa6c
 Axis = namedtuple('Axis', 'size jump start')  # a receptive field along one axis: `size` pixels wide, units `jump` pixels apart, unit 0 starting at pixel `start`
 
 def window_step(
@@ -37,7 +38,7 @@ def window_step(
     "One conv or pool layer: size += (k-1)·d·jump, jump *= s, start -= p·jump."
     return Axis(axis.size + (k - 1)*d*axis.jump, axis.jump*s, axis.start - p*axis.jump)
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #8f3123fb
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #7565cea6
 _conv_sig = inspect.signature(lambda input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1: None)
 _max_sig = inspect.signature(lambda input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False: None)
 _avg_sig = inspect.signature(lambda input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None: None)
@@ -47,15 +48,11 @@ _WINDOW_FUNCTIONS = {F.conv2d: _conv_sig, F.max_pool2d: _max_sig, F.max_pool2d_w
                      F.adaptive_max_pool2d_with_indices: _adaptive_sig,
                      max_pool2d: inspect.signature(max_pool2d), avg_pool2d: inspect.signature(avg_pool2d)}
 
-def _pairs(v):
-    "An int or a pair as an (h, w) pair."
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
 def _conv_padding(padding, k, d):
     "Padding before the first position, per axis; 'valid' is 0 and 'same' pads d·(k-1)//2 before, as PyTorch does."
     if padding == 'valid': return (0, 0)
     if padding == 'same': return tuple(di*(ki - 1)//2 for ki, di in zip(k, d))
-    return _pairs(padding)
+    return _pair(padding, 'padding', 0)
 
 def _adaptive_window(name, size_in, size_out):
     "An adaptive pool is a plain pool with kernel = stride = input/output when the output size divides the input size."
@@ -70,11 +67,11 @@ def _window(node, modules, shape_in, shape_out):
     if node.op == 'call_module':
         m = modules[node.target]
         if isinstance(m, nn.Conv2d):
-            k, d = _pairs(m.kernel_size), _pairs(m.dilation)
-            return k, _pairs(m.stride), _conv_padding(m.padding, k, d), d
+            k, d = _pair(m.kernel_size, 'kernel_size', 1), _pair(m.dilation, 'dilation', 1)
+            return k, _pair(m.stride, 'stride', 1), _conv_padding(m.padding, k, d), d
         if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.LPPool2d)):
-            k = _pairs(m.kernel_size)
-            return k, _pairs(m.stride or m.kernel_size), _pairs(getattr(m, 'padding', 0)), _pairs(getattr(m, 'dilation', 1))
+            k = _pair(m.kernel_size, 'kernel_size', 1)
+            return k, _pair(m.stride or m.kernel_size, 'stride', 1), _pair(getattr(m, 'padding', 0), 'padding', 0), _pair(getattr(m, 'dilation', 1), 'dilation', 1)
         if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)): return _adaptive_window(node.target, shape_in[-2:], shape_out[-2:])
         if isinstance(m, (nn.ConvTranspose2d, nn.Upsample, nn.PixelShuffle, nn.Unfold, nn.Fold)):
             raise ValueError(f"{node.target}: receptive_field does not handle {type(m).__name__}")
@@ -83,10 +80,10 @@ def _window(node, modules, shape_in, shape_out):
     a = _WINDOW_FUNCTIONS[node.target].bind(*node.args, **node.kwargs).arguments
     if 'output_size' in a: return _adaptive_window(node.name, shape_in[-2:], shape_out[-2:])
     if 'weight' in a:
-        k, d = tuple(a['weight'].meta['tensor_meta'].shape[-2:]), _pairs(a.get('dilation', 1))
-        return k, _pairs(a.get('stride', 1)), _conv_padding(a.get('padding', 0), k, d), d
-    k = _pairs(a['kernel_size'])
-    return k, _pairs(a.get('stride') or k), _pairs(a.get('padding', 0)), _pairs(a.get('dilation', 1))
+        k, d = tuple(a['weight'].meta['tensor_meta'].shape[-2:]), _pair(a.get('dilation', 1), 'dilation', 1)
+        return k, _pair(a.get('stride', 1), 'stride', 1), _conv_padding(a.get('padding', 0), k, d), d
+    k = _pair(a['kernel_size'], 'kernel_size', 1)
+    return k, _pair(a.get('stride') or k, 'stride', 1), _pair(a.get('padding', 0), 'padding', 0), _pair(a.get('dilation', 1), 'dilation', 1)
 
 def _union(name, fields):
     "The field of a combination of tensors on the same grid: the union of their intervals."
@@ -196,7 +193,7 @@ def receptive_field(
         table.append(row)
     return pd.DataFrame(table).set_index('layer')
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #1d591918
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c4acc3b0
 def _axis_field(row, axis):
     "(size, jump, start) along one axis (0: height, 1: width) from a `receptive_field` row."
     sfx = '_h' if axis == 0 else '_w'
@@ -220,12 +217,13 @@ def receptive_box(
         top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, h - 1), min(right, w - 1)
     return top, left, bottom, right
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #e9bfd1c6
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #746f2762
 class SumPool2d(nn.Module):
     "A depthwise convolution with equal positive weights: a max pool's window, with a gradient for every pixel in it."
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__()
-        self.k, self.s, self.p, self.d = _pairs(kernel_size), _pairs(stride or kernel_size), _pairs(padding), _pairs(dilation)
+        self.k, self.s = _pair(kernel_size, 'kernel_size', 1), _pair(stride or kernel_size, 'stride', 1)
+        self.p, self.d = _pair(padding, 'padding', 0), _pair(dilation, 'dilation', 1)
     def forward(self, x):
         w = x.new_full((x.shape[1], 1, *self.k), 1/(self.k[0]*self.k[1]))
         return F.conv2d(x, w, None, self.s, self.p, self.d, groups=x.shape[1])
@@ -280,7 +278,7 @@ def measured_receptive_box(
         boxes.append((r.min().item(), c.min().item(), r.max().item(), c.max().item()) if hit.any() else None)  # None: a unit that only sees padding
     return boxes if many else boxes[0]
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #f14d8d03
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #99d9e5dd
 def _draw_box(ax, box, color, label=None, ls='-'):
     "Outline the inclusive pixel box (top, left, bottom, right) on `ax`."
     from matplotlib.patches import Rectangle
@@ -303,7 +301,7 @@ def plot_receptive_field(
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
     return ax
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c44a2e66
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #66cc0f62
 def effective_receptive_field(
     model:nn.Module,     # a network returning an N×C×H×W feature map (for a classifier, pass its convolutional part)
     input_size=None,     # (C, H, W) of the random inputs; not needed when `inputs` are given
@@ -369,7 +367,7 @@ def plot_effective_receptive_field(
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
     return ax
 
-# %% ../nbs/03_pooling_and_receptive_fields.ipynb #2baee6e1
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #c574bd23
 def check_rf_size(
     answer, # the receptive-field size (in pixels, along one axis) of a unit of the CNN's second convolution
 ) -> bool:  # whether it is right
