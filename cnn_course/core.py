@@ -18,9 +18,9 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 from fastai.data.external import URLs, untar_data, fastai_cfg
 
 # %% auto #0
-__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'RESULTS_FILE', 'RESULT_COLUMNS', 'course_size', 'by_size',
-           'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist', 'seed_everything', 'default_device',
-           'banner', 'verdict', 'record_result', 'results_table']
+__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'RESULTS_FILE', 'RESULT_COLUMNS',
+           'course_size', 'by_size', 'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist', 'load_cifar',
+           'seed_everything', 'default_device', 'banner', 'verdict', 'record_result', 'results_table']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -110,6 +110,65 @@ def load_mnist(
         np.savez_compressed(tmp, x=x, y=y)
         os.replace(tmp, cache)
     return torch.from_numpy(x), torch.from_numpy(y)
+
+# %% ../nbs/00_core.ipynb #b5cc0bd0
+CIFAR_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')  # fastai's folder names, in label order
+CIFAR_COUNTS = dict(train=5000, test=1000)  # images per class in each split
+
+def _decode_cifar(
+    folder:Path, # a split folder with one sub-folder per class
+):
+    "Decode every `<class>/<file>` under `folder` into uint8 N×3×32×32 images and labels, class by class, files sorted by name."
+    from PIL import Image
+    xs, ys = [], []
+    for label, name in enumerate(CIFAR_CLASSES):
+        files = sorted((folder/name).glob('*'))
+        for f in files:
+            try: im = np.asarray(Image.open(f).convert('RGB'), dtype=np.uint8)
+            except Exception as e: raise ValueError(f"cannot decode {f}: {e}") from e
+            if im.shape != (32, 32, 3): raise ValueError(f"{f} is {im.shape[1]}×{im.shape[0]}, not a 32×32 CIFAR image")
+            xs.append(im)
+        ys += [label]*len(files)
+    if not xs: raise DataMissingError(f"no images found under {folder}")
+    return np.stack(xs).transpose(0, 3, 1, 2).copy(), np.array(ys, dtype=np.int64)
+
+def _cached_arrays(
+    cache:Path,     # the `.npz` file holding arrays x and y
+    build,          # a function returning (x, y) from the original files
+    check,          # check(x, y) -> None if the arrays are sound, else what is wrong
+    refresh:bool=False, # rebuild even if the cache is sound
+) -> tuple:         # (x, y) as tensors
+    "Arrays from a sound cache, else rebuilt from the original files, checked, and cached atomically."
+    if cache.exists() and not refresh:
+        try:
+            with np.load(cache) as d: x, y = d['x'], d['y']
+            problem = check(x, y)
+        except Exception as e: problem = f"it cannot be read ({type(e).__name__}: {e})"
+        if problem is None: return torch.from_numpy(x), torch.from_numpy(y)
+        warnings.warn(f"The cache {cache} is damaged ({problem}); rebuilding it from the original files.")
+    x, y = build()
+    problem = check(x, y)
+    if problem is not None:
+        raise DataMissingError(f"The data under {cache.parent} is incomplete or damaged: {problem}. Nothing was cached. "
+                               f"To fix: delete {cache.parent} and run again (fastai downloads the set again), or restore the missing files.")
+    tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
+    np.savez(tmp, x=x, y=y)
+    os.replace(tmp, cache)
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+def load_cifar(
+    split:str='train',    # 'train' (50,000 images) or 'test' (10,000 images)
+    refresh:bool=False,   # decode the image files again even if the cache exists
+) -> tuple:               # (images uint8 N×3×32×32, labels int64 N)
+    "CIFAR-10 `split` as tensors, decoded from fastai's image files once and cached as `.npz`."
+    if split not in CIFAR_COUNTS: raise ValueError(f"split must be one of {list(CIFAR_COUNTS)}, got {split!r}")
+    folder = get_data('cifar10')/split
+    expected = [CIFAR_COUNTS[split]]*len(CIFAR_CLASSES)
+    def check(x, y):
+        counts = np.bincount(y, minlength=len(CIFAR_CLASSES)).tolist() if len(y) else []
+        if x.dtype != np.uint8 or x.shape[1:] != (3, 32, 32) or len(x) != len(y) or counts != expected:
+            return f"expected {sum(expected):,} uint8 images of 3×32×32, {expected[0]:,} per class; found {len(x):,} {x.dtype} of shape {x.shape[1:]}, per class {counts}"
+    return _cached_arrays(folder.parent/f'{split}-v1.npz', lambda: _decode_cifar(folder), check, refresh)
 
 # %% ../nbs/00_core.ipynb #d689c962
 def seed_everything(

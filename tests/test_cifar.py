@@ -1,0 +1,353 @@
+"Tests of chapter 04's CIFAR side: `load_cifar`, batched augmentation, loaders, from-scratch BatchNorm, CIFAR networks, autocast, recipes."
+import math, shutil, warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+
+from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar
+from cnn_course.resnet import *
+
+FAST = settings(max_examples=40, deadline=None)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    "Two torch threads on a shared 2-core machine stall far more than they gain: run this module on one."
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _u8(*shape, seed=0): return torch.randint(0, 256, shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+# --- batched augmentation -----------------------------------------------------------------------------------------
+@FAST
+@given(n=st.integers(1, 6), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7), pad=st.integers(0, 3),
+       mode=st.sampled_from(['constant', 'reflect']), seed=st.integers(0, 1000))
+def test_crop_flip_is_a_crop_of_the_padded_image(n, c, h, w, pad, mode, seed):
+    if mode == 'reflect' and pad >= min(h, w): pad = min(h, w) - 1   # reflect padding needs pad < size
+    x = _u8(n, c, h, w, seed=seed)
+    out = random_crop_flip(x, pad, pad_mode=mode, generator=torch.Generator().manual_seed(seed))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    xp = F.pad(x, (pad,)*4) if mode == 'constant' else F.pad(x.float(), (pad,)*4, mode='reflect').to(x.dtype)
+    for i in range(n):
+        crops = [xp[i, :, dy:dy + h, dx:dx + w] for dy in range(2*pad + 1) for dx in range(2*pad + 1)]
+        assert any(torch.equal(out[i], cr) or torch.equal(out[i], cr.flip(2)) for cr in crops)
+
+
+def test_crop_flip_draws_every_offset_and_both_flips():
+    x = torch.arange(16, dtype=torch.uint8).view(1, 1, 4, 4).expand(2000, 1, 4, 4).contiguous()
+    out = random_crop_flip(x, pad=1, generator=torch.Generator().manual_seed(0))
+    assert len({tuple(o.flatten().tolist()) for o in out}) == 18   # 9 offsets × 2 flips
+
+
+@pytest.mark.parametrize('kwargs,match', [(dict(pad=-1), 'pad must be'), (dict(pad=1.5), 'pad must be'), (dict(pad_mode='edge'), 'pad_mode must be')])
+def test_crop_flip_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match): random_crop_flip(_u8(2, 3, 8, 8), **kwargs)
+    
+
+def test_crop_flip_bad_images():
+    with pytest.raises(ValueError, match='x must be an N×C×H×W tensor'): random_crop_flip(_u8(3, 8, 8))
+    with pytest.raises(ValueError, match='x must be an N×C×H×W tensor'): random_crop_flip(np.zeros((2, 3, 8, 8)))
+
+
+# --- statistics and loaders -------------------------------------------------------------------------------------------
+def test_channel_stats_match_numpy():
+    x = _u8(10, 3, 5, 5)
+    mean, std = channel_stats(x)
+    a = x.numpy().astype(np.float64)/255
+    np.testing.assert_allclose(mean.numpy(), a.mean((0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(std.numpy(), a.std((0, 2, 3), ddof=1), rtol=1e-5)
+    with pytest.raises(ValueError, match='at least one image'): channel_stats(_u8(0, 3, 5, 5))
+
+
+def test_cifar_loader_standardises_in_channels_last():
+    x, y = _u8(50, 3, 8, 8), torch.arange(50) % 10
+    mean, std = channel_stats(x)
+    dl = CifarLoader(x, y, bs=16, mean=mean, std=std)
+    xb, yb = next(iter(dl))
+    assert xb.dtype == torch.float32 and xb.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(xb, ((x[:16].float()/255 - mean.view(1, -1, 1, 1))/std.view(1, -1, 1, 1)))
+    assert torch.equal(yb, y[:16]) and len(dl) == 4
+    copy = dl.new(shuffle=True, augment=True)
+    assert (copy.shuffle, copy.augment, copy.bs) == (True, True, 16) and torch.equal(copy.mean, dl.mean)
+
+
+def test_cifar_loader_bad_inputs():
+    with pytest.raises(TypeError, match='x must be uint8'): CifarLoader(torch.zeros(4, 3, 8, 8), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match='same length'): CifarLoader(_u8(4, 3, 8, 8), torch.zeros(3, dtype=torch.long))
+
+
+# --- BatchNorm from scratch ---------------------------------------------------------------------------------------------
+@FAST
+@given(n=st.integers(2, 5), c=st.integers(1, 6), h=st.integers(1, 5), w=st.integers(1, 5), momentum=st.floats(0.0, 1.0),
+       eps=st.sampled_from([1e-5, 1e-3, 0.1]), steps=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_batchnorm_equals_torch(n, c, h, w, momentum, eps, steps, seed):
+    g = torch.Generator().manual_seed(seed)
+    ours, theirs = BatchNorm2d(c, eps=eps, momentum=momentum), nn.BatchNorm2d(c, eps=eps, momentum=momentum)
+    with torch.no_grad():
+        w0, b0 = torch.randn(c, generator=g), torch.randn(c, generator=g)
+        for m in (ours, theirs): m.weight.copy_(w0); m.bias.copy_(b0)
+    for _ in range(steps):
+        x = torch.randn(n, c, h, w, generator=g)*3 + 1
+        r = torch.randn(n, c, h, w, generator=g)
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ya, yb = ours(xa), theirs(xb)
+        torch.testing.assert_close(ya, yb, atol=1e-4, rtol=1e-4)
+        (ya*r).sum().backward(); (yb*r).sum().backward()
+        torch.testing.assert_close(xa.grad, xb.grad, atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(ours.running_mean, theirs.running_mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.running_var, theirs.running_var, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, atol=1e-3, rtol=1e-3)
+    ours.eval(); theirs.eval()
+    x = torch.randn(n, c, h, w, generator=g)
+    torch.testing.assert_close(ours(x), theirs(x), atol=1e-4, rtol=1e-4)
+
+
+def test_batchnorm_loads_torch_state_dict_and_keeps_dtype():
+    theirs = nn.BatchNorm2d(4)
+    theirs(torch.randn(8, 4, 3, 3)*2 + 5)
+    ours = BatchNorm2d(4)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(2, 4, 3, 3)
+    torch.testing.assert_close(ours.eval()(x), theirs.eval()(x))
+    assert ours(x.bfloat16()).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize('args,exc,match', [((0,), ValueError, 'num_features must be'), ((2.5,), ValueError, 'num_features must be'),
+                                            ((4, 1e-5, 1.5), ValueError, 'momentum must be in')])
+def test_batchnorm_bad_arguments(args, exc, match):
+    with pytest.raises(exc, match=match): BatchNorm2d(*args)
+
+
+def test_batchnorm_wrong_channels():
+    with pytest.raises(ValueError, match='x must be N×4×H×W'): BatchNorm2d(4)(torch.randn(2, 3, 5, 5))
+
+
+# --- CIFAR networks ---------------------------------------------------------------------------------------------------
+# Parameter counts of the CIFAR ResNets with option A (He et al. 2016, section 4.2): 0.27M, 0.46M, 0.66M, 0.85M, 1.7M.
+CIFAR_PARAMS = {20: 269_722, 32: 464_154, 44: 658_586, 56: 853_018, 110: 1_727_962}
+
+
+@pytest.mark.parametrize('depth', sorted(CIFAR_PARAMS))
+def test_cifar_resnet_parameter_counts(depth):
+    model = cifar_resnet(depth)
+    assert sum(p.numel() for p in model.parameters()) == CIFAR_PARAMS[depth]
+    plain = cifar_resnet(depth, residual=False)
+    assert sum(p.numel() for p in plain.parameters()) == CIFAR_PARAMS[depth]   # option A adds no parameters
+
+
+@pytest.mark.parametrize('kw', [dict(), dict(shortcut='B'), dict(shortcut='C'), dict(shortcut='B', avg_down=True),
+                                dict(deep_stem=True), dict(residual=False), dict(n_classes=3)])
+def test_cifar_resnet_variants_run(kw):
+    out = cifar_resnet(20, **kw)(torch.randn(2, 3, 32, 32))
+    assert out.shape == (2, kw.get('n_classes', 10))
+
+
+def test_cifar_resnet_starts_as_identity_blocks():
+    model = cifar_resnet(20).eval()
+    blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
+    x = torch.relu(torch.randn(2, 16, 8, 8))
+    torch.testing.assert_close(blocks[0](x), x)   # zero-initialised last BN: the block is relu(x + 0) = x for x >= 0
+
+
+@pytest.mark.parametrize('kw,match', [(dict(depth=21), 'depth must be 6n\\+2'), (dict(depth=2), 'depth must be 6n\\+2'), (dict(depth=20.0), 'depth must be 6n\\+2'),
+                                      (dict(shortcut='D'), "shortcut must be 'A', 'B' or 'C'"), (dict(avg_down=True), 'avg_down needs a projection shortcut'),
+                                      (dict(n_classes=0), 'n_classes must be')])
+def test_cifar_resnet_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match): cifar_resnet(**kw)
+
+
+@pytest.mark.parametrize('depth', [8, 20, 56])
+def test_plain_cnn_layers(depth):
+    model = plain_cnn(depth, norm=nn.BatchNorm2d)
+    assert sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules()) == depth
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+@pytest.mark.parametrize('kw,match', [(dict(depth=19), 'depth must be 6n\\+2'), (dict(init='xavier'), "init must be 'kaiming' or 'default'"), (dict(n_classes=0), 'n_classes must be')])
+def test_plain_cnn_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match): plain_cnn(**kw)
+
+
+def test_kaiming_keeps_variance_default_shrinks_it():
+    x = torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    k, d = activation_stds(conv_stack(20, 32, 'kaiming'), x), activation_stds(conv_stack(20, 32, 'default'), x)
+    assert 0.2 < k[-1]/k[1] < 5
+    assert d[-1]/d[1] < 1e-6
+    with pytest.raises(ValueError, match='no nn.ReLU'): activation_stds(nn.Conv2d(3, 3, 1), x)
+
+
+def test_conv_grad_norms():
+    xb, yb = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    g = conv_grad_norms(cifar_resnet(8, zero_init=False), xb, yb)
+    assert len(g) == 7 and all(v > 0 for v in g)
+    with pytest.raises(ValueError, match='no 3×3'): conv_grad_norms(nn.Sequential(nn.Flatten(), nn.Linear(3072, 10)), xb, yb)
+
+
+# --- the fast network ---------------------------------------------------------------------------------------------------
+def test_init_whitening_whitens_patches():
+    g = torch.Generator().manual_seed(0)
+    mix = torch.tensor([[1.0, 0.8, 0.3], [0.0, 0.6, 0.5], [0.0, 0.0, 0.4]])
+    x = torch.einsum('dc,nchw->ndhw', mix, torch.randn(200, 3, 12, 12, generator=g))   # correlated channels
+    conv = nn.Conv2d(3, 24, 2)
+    init_whitening(conv, x, eps=1e-6)
+    out = F.conv2d(x, conv.weight[:12])
+    cov = torch.cov(out.permute(1, 0, 2, 3).reshape(12, -1))
+    torch.testing.assert_close(cov, torch.eye(12), atol=0.05, rtol=0)
+    torch.testing.assert_close(conv.weight[12:], -conv.weight[:12])
+    with pytest.raises(ValueError, match='conv must have 2·C·k·k = 24 output channels'): init_whitening(nn.Conv2d(3, 12, 2), x)
+
+
+def test_fast_net_shapes_and_frozen_layers():
+    net = fast_net()
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert not net[0].weight.requires_grad and net[0].bias.requires_grad
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bns and all(not m.weight.requires_grad for m in bns)
+    with pytest.raises(ValueError, match='widths must be three positive ints'): fast_net((64, 0, 256))
+
+
+def test_lookahead_pull_is_an_exponential_average():
+    model = nn.Linear(2, 1, bias=False)
+    la = Lookahead()
+    la.slow = {'weight': torch.zeros(1, 2)}
+    la.learn = type('L', (), {'model': model})()
+    with torch.no_grad(): model.weight.fill_(1.0)
+    la.pull(0.75)
+    torch.testing.assert_close(model.weight.data, torch.full((1, 2), 0.25))
+    torch.testing.assert_close(la.slow['weight'], torch.full((1, 2), 0.25))
+
+
+# --- autocast, recipes, test-time augmentation ----------------------------------------------------------------------------
+def test_autocast_dtype_choices():
+    assert autocast_dtype('cpu') in (torch.bfloat16, None)
+    assert autocast_dtype('mps') is None
+    with pytest.raises(ValueError, match='dtype must be None, torch.bfloat16 or torch.float16'): DeviceAutocast(torch.float64)
+
+
+def _tiny_dls(n=64):
+    x, y = _u8(n, 3, 32, 32), torch.arange(n) % 10
+    from cnn_course.mlp import fastai_loaders
+    return fastai_loaders(CifarLoader(x, y, bs=32, shuffle=True, seed=0), CifarLoader(x, y, bs=64))
+
+
+@pytest.mark.parametrize('amp', [False, True])
+def test_cifar_learner_trains_a_batch(amp):
+    learn = cifar_learner(cifar_resnet(8), _tiny_dls(), amp=amp)
+    learn.fit(1, 0.01)
+    assert math.isfinite(learn.recorder.losses[-1])
+
+
+def test_autocast_runs_convolutions_in_16_bit_on_this_device():
+    dtype = autocast_dtype('cpu')
+    if dtype is None: pytest.skip('this CPU has no bfloat16 support')
+    seen = []
+    model = cifar_resnet(8)
+    model[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    learn = cifar_learner(model, _tiny_dls(), amp=True)
+    learn.fit(1, 0.01)
+    assert torch.bfloat16 in seen
+
+
+def test_cifar_learner_bad_arguments():
+    with pytest.raises(ValueError, match='label_smoothing must be in'): cifar_learner(cifar_resnet(8), _tiny_dls(), label_smoothing=1.0)
+    with pytest.raises(ValueError, match='wd must be >= 0'): cifar_learner(cifar_resnet(8), _tiny_dls(), wd=-1)
+
+
+def test_train_recipe_refuses_unknown_settings():
+    with pytest.raises(ValueError, match="unknown recipe settings \\['momentum'\\]"): train_recipe(cifar_resnet(8), 1, momentum=0.9)
+
+
+class _LeftHalf(nn.Module):
+    "A linear classifier of the channel means of the left half of the image: a flip shows it the other half."
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 10)
+        with torch.no_grad(): self.lin.weight.copy_(torch.randn(10, 3, generator=torch.Generator().manual_seed(0))*10)
+    def forward(self, x): return self.lin(x[..., :x.shape[-1]//2].float().mean((2, 3)))
+
+
+def test_flip_tta_accuracy_averages_mirror_images():
+    x = _u8(64, 3, 8, 8, seed=3)
+    model = _LeftHalf()
+    xs = x.float()/255
+    left, right = xs[..., :4].mean((2, 3)), xs[..., 4:].mean((2, 3))
+    with torch.no_grad(): y_plain, y_flip = model.lin(left).argmax(1), (model.lin(left) + model.lin(right)).argmax(1)
+    dl = CifarLoader(x, y_flip, bs=16, mean=(0, 0, 0), std=(1, 1, 1))
+    assert flip_tta_accuracy(model, dl) == 1.0
+    assert flip_tta_accuracy(model, dl, flip=False) == pytest.approx((y_plain == y_flip).float().mean().item())
+    assert 0 <= flip_tta_accuracy(model, dl, translate=True) <= 1
+
+
+# --- exercise checks ------------------------------------------------------------------------------------------------------
+def test_exercise_checks_accept_right_and_refuse_wrong_answers(capsys):
+    assert check_kaiming_std(math.sqrt(2/576)) and not check_kaiming_std(0.1) and not check_kaiming_std(None)
+    assert check_resnet_params(464_154) and not check_resnet_params(464_000)
+    assert not check_fold_bn(lambda conv, bn: conv)
+    out = capsys.readouterr().out
+    assert out.count('✓ Right!') == 2 and out.count('✗ Not yet.') == 4
+
+
+# --- load_cifar: counts, damaged caches, broken files (skipped with a reason when the data set is absent) ---------------------
+@pytest.fixture(scope='module')
+def cifar_test_copy(tmp_path_factory):
+    "A private FASTAI_HOME holding a copy of the real CIFAR-10 test split (10,000 files)."
+    src = dataset_folder('cifar10')
+    if not (src/'test').is_dir():
+        pytest.skip(f"CIFAR-10 is not at {src}: run `untar_data(URLs.CIFAR)` online, or lay out the offline copy (../shared/data/install.py)")
+    home = tmp_path_factory.mktemp('fastai_home')
+    shutil.copytree(src/'test', home/'data'/'cifar10'/'test')
+    return home
+
+
+@pytest.fixture
+def cifar_home(cifar_test_copy, tmp_path, monkeypatch):
+    home = tmp_path/'home'
+    shutil.copytree(cifar_test_copy, home)
+    monkeypatch.setenv('FASTAI_HOME', str(home))
+    return home/'data'/'cifar10'
+
+
+def test_load_cifar_counts_and_cache(cifar_home):
+    x, y = load_cifar('test')
+    assert x.shape == (10_000, 3, 32, 32) and x.dtype == torch.uint8
+    assert torch.bincount(y).tolist() == [1000]*10
+    assert (cifar_home/'test-v1.npz').exists()
+    x2, y2 = load_cifar('test')
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_load_cifar_refuses_a_missing_image_and_writes_no_cache(cifar_home):
+    next((cifar_home/'test'/'cat').iterdir()).unlink()
+    with pytest.raises(DataMissingError, match='999') as e: load_cifar('test')
+    assert 'Nothing was cached' in str(e.value)
+    assert not (cifar_home/'test-v1.npz').exists()
+
+
+def test_load_cifar_rebuilds_a_damaged_cache(cifar_home):
+    x, _ = load_cifar('test')
+    cache = cifar_home/'test-v1.npz'
+    cache.write_bytes(cache.read_bytes()[:1000])   # truncated
+    with pytest.warns(UserWarning, match='test-v1.npz'): x2, _ = load_cifar('test')
+    assert torch.equal(x, x2)
+    np.savez(cache, x=np.zeros((100, 3, 32, 32), np.uint8), y=np.zeros(100, np.int64))   # readable but wrong
+    with pytest.warns(UserWarning, match='expected 10,000'): x3, _ = load_cifar('test')
+    assert torch.equal(x, x3)
+
+
+def test_load_cifar_names_a_broken_file(cifar_home):
+    f = next((cifar_home/'test'/'dog').iterdir())
+    f.write_bytes(f.read_bytes()[:20])
+    with pytest.raises(ValueError, match=f.name): load_cifar('test', refresh=True)
+
+
+def test_load_cifar_bad_split():
+    with pytest.raises(ValueError, match="split must be one of \\['train', 'test'\\]"): load_cifar('valid')
