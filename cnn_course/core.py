@@ -20,7 +20,7 @@ from fastai.data.external import URLs, untar_data, fastai_cfg
 # %% auto #0
 __all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'RESULTS_FILE', 'RESULT_COLUMNS', 'course_size', 'by_size',
            'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist', 'seed_everything', 'default_device',
-           'banner', 'verdict', 'record_result', 'results_table']
+           'banner', 'flow_diagram', 'verdict', 'record_result', 'results_table']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -149,6 +149,89 @@ def banner(
             f"device {dev.type} ({_hardware(dev)}) | data {dataset_folder('mnist').parent} | size {course_size()}")
     if show: print(line)
     return line
+
+# %% ../nbs/00_core.ipynb #38a7363e
+def flow_diagram(
+    nodes:dict,           # key -> label, in reading order ('\n' breaks a line)
+    edges:list=None,      # (from, to), (from, to, label) or (from, to, label, bend) tuples (None: a chain in the order of `nodes`)
+    pos:dict=None,        # key -> (column, row) on a grid (None: left to right, wrapping onto new rows)
+    per_row:int=None,     # boxes per row when `pos` is None (None: as many as fit in `width`)
+    title:str=None,       # a title above the diagram
+    fontsize:float=10,    # text size in points (10 or more stays legible on the site)
+    width:float=7.5,      # widest figure in inches when `pos` is None (the site's text column is about 8 inches)
+    circles=(),           # keys drawn as circles, e.g. an addition
+):                        # the matplotlib figure
+    "A flow chart of labelled boxes joined by arrows, drawn with matplotlib so it looks the same in Jupyter, Colab and on the site."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, FancyArrowPatch, Circle
+    from matplotlib.path import Path as MplPath
+    if not isinstance(nodes, dict) or not nodes: raise ValueError(f"nodes must be a non-empty dict key -> label, got {nodes!r}")
+    keys = list(nodes)
+    edges = [tuple(e) for e in (zip(keys[:-1], keys[1:]) if edges is None else edges)]
+    for e in edges:
+        if not 2 <= len(e) <= 4: raise ValueError(f"each edge must be (from, to), (from, to, label) or (from, to, label, bend), got {e!r}")
+        for k in e[:2]:
+            if k not in nodes: raise ValueError(f"edge {e!r} names {k!r}, which is not a key of nodes {keys}")
+    lines = {k: str(v).split('\n') for k, v in nodes.items()}
+    cw, lh = 0.56*fontsize/72, 1.35*fontsize/72                       # character width and line height, inches
+    text_w = {k: max(len(l) for l in ls)*cw + 0.3 for k, ls in lines.items()}   # the width each label needs
+    box_h = max(len(ls) for ls in lines.values())*lh + 0.25
+    gap_x, gap_y = 0.5, 0.5
+    if pos is None:
+        if per_row is None: per_row = max(1, int((width + gap_x)//(max(text_w.values()) + gap_x)))
+        if per_row < 1: raise ValueError(f"per_row must be a positive int, got {per_row!r}")
+        pos, auto = {k: (i % per_row, i//per_row) for i, k in enumerate(keys)}, True
+    else:
+        missing = set(keys) - set(pos)
+        if missing: raise ValueError(f"pos must give a (column, row) for every node; missing {sorted(map(str, missing))}")
+        auto = False
+    ncols, nrows = max(c for c, _ in pos.values()) + 1, max(r for _, r in pos.values()) + 1
+    labelled = [e for e in edges if len(e) > 2 and e[2]]
+    for a, b, label, *_ in labelled:    # room for edge labels between the boxes they join
+        if pos[a][1] == pos[b][1]: gap_x = max(gap_x, len(str(label))*cw + 0.35)
+        else: gap_y = max(gap_y, 2*lh + 0.15)
+    col_w = [max([text_w[k] for k, (c, _) in pos.items() if c == i] + [0.4]) for i in range(ncols)]
+    x0 = [sum(col_w[:i]) + i*gap_x + gap_x/2 for i in range(ncols)]
+    cell_h = box_h + gap_y
+    xy = {k: (x0[c] + col_w[c]/2, (r + 0.5)*cell_h) for k, (c, r) in pos.items()}
+    fig_w = sum(col_w) + ncols*gap_x
+    routes = []                                        # (from, to, label, bend, elbow y or None, label x, label y)
+    for a, b, *rest in edges:
+        label, bend = (rest[0] if rest else None), (float(rest[1]) if len(rest) > 1 else 0.)
+        (xa, ya), (xb, yb) = xy[a], xy[b]
+        if auto and pos[a][1] != pos[b][1] and not bend:   # on to the next row: down, across, down
+            ym = ya + cell_h/2
+            routes.append((a, b, label, bend, ym, (xa + xb)/2, ym))
+        else:                                              # straight, or an arc bent by `bend` (positive: up when going right)
+            routes.append((a, b, label, bend, None, (xa + xb)/2 + bend*(yb - ya)/2, (ya + yb)/2 - bend*(xb - xa)/2))
+    y_lo = min([0.] + [r[6] - lh for r in routes])       # room for arcs above the first row and below the last
+    y_hi = max([nrows*cell_h] + [r[6] + lh for r in routes])
+    top = (0.45 if title else 0.) - y_lo
+    fig = plt.figure(figsize=(fig_w, y_hi + top))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, fig_w), ylim=(y_hi, -top)); ax.axis('off')
+    if title: ax.text(fig_w/2, -top + 0.25, title, ha='center', va='center', fontsize=fontsize + 1, weight='bold')
+    patches = {}
+    for k, (x, y) in xy.items():
+        if k in circles:
+            p = Circle((x, y), max(len(l) for l in lines[k])*cw/2 + 0.18, fc='#fdd0a2', ec='#e6550d', lw=1.2)
+        else:
+            w = col_w[pos[k][0]]
+            p = FancyBboxPatch((x - w/2, y - box_h/2), w, box_h, boxstyle='round,pad=0,rounding_size=0.08', fc='#deebf7', ec='#3182bd', lw=1.2)
+        ax.add_patch(p); patches[k] = p
+        ax.text(x, y, nodes[k], ha='center', va='center', fontsize=fontsize, linespacing=1.2)
+    style = dict(arrowstyle='-|>', mutation_scale=14, lw=1.2, color='0.3')
+    for a, b, label, bend, ym, lx, ly in routes:
+        (xa, ya), (xb, yb) = xy[a], xy[b]
+        if ym is not None:
+            verts = [(xa, ya + box_h/2), (xa, ym), (xb, ym), (xb, yb - box_h/2)]
+            ax.add_patch(FancyArrowPatch(path=MplPath(verts, [MplPath.MOVETO] + [MplPath.LINETO]*3), **style))
+        else:
+            ax.add_patch(FancyArrowPatch((xa, ya), (xb, yb), patchA=patches[a], patchB=patches[b], shrinkA=1, shrinkB=1,
+                                         connectionstyle=f'arc3,rad={-bend}', **style))
+        if label: ax.text(lx, ly, label, ha='center', va='center', fontsize=fontsize, style='italic',
+                          bbox=dict(boxstyle='round,pad=0.15', fc='white', ec='none'))
+    return fig
 
 # %% ../nbs/00_core.ipynb #13a0c5dc
 def verdict(
