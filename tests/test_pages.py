@@ -4,8 +4,8 @@
 `quarto render`. These tests run `nbdev-proc-nbs` once, in a copy of the repository, with an empty
 `FASTAI_HOME` (no data sets), network sockets blocked and no Quarto, as on a fresh deploy runner; then they
 inspect the notebooks in `nbs/` and the processed pages in `_proc/`. They cover every notebook in `nbs/`,
-so a new chapter is checked as soon as it is added. The conventions a chapter follows to pass them are in
-`nbs/00_core.ipynb` (section "Writing a chapter").
+so a new chapter is checked as soon as it is added. The conventions a chapter follows to pass them are listed
+in the Contributing section of the home page (nbs/index.ipynb, and so README.md).
 """
 import ast, json, os, re, shutil, subprocess, sys
 from pathlib import Path
