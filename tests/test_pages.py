@@ -251,3 +251,12 @@ def test_training_history_shown_once(name):
         result = any(o['output_type'] == 'execute_result' and 'train_loss' in _text(o.get('data', {}).get('text/plain', '')) for o in outs)
         if progress and result: twice.append(_src(cell)[:120])
     assert not twice, f"{name}: training history shown twice:\n" + '\n---\n'.join(twice)
+
+
+@pytest.mark.parametrize('name', NOTEBOOKS)
+def test_no_page_only_for_the_build(name):
+    "A notebook with nothing for a learner to run (only exports) exists for the build: it is a draft, which the site leaves out."
+    nb = _load(NBS/name)
+    lesson = [c for c in _code_cells(nb) if not (_directives(_src(c)).keys() & {'export', 'exporti', 'exports', 'default_exp', 'hide'})]
+    draft = any(c['cell_type'] == 'raw' and re.search(r'^draft:\s*true\s*$', _src(c), re.M) for c in nb['cells'])
+    assert lesson or draft, f"{name} has no lesson cells: mark it `draft: true` (a raw cell of YAML front matter) or make it a page"
