@@ -299,6 +299,7 @@ def check_horizontal_edges(
 ) -> bool:  # whether the answer is right
     "Quiz check: which of the `EDGE_KERNELS` respond to horizontal edges?"
     if answer is None: return verdict(False, '', 'Set `answer` to a name (or a list of names) from EDGE_KERNELS.')
+    if not isinstance(answer, (str, list, tuple, set)): return verdict(False, '', f'Give a name or a list of names from EDGE_KERNELS, not a {type(answer).__name__}.')
     names = {answer} if isinstance(answer, str) else set(answer)
     unknown = names - set(EDGE_KERNELS)
     if unknown: return verdict(False, '', f"{sorted(unknown)} are not kernel names; choose from {list(EDGE_KERNELS)}.")

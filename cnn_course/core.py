@@ -191,6 +191,7 @@ def banner(
     show:bool=True, # print the line as well as returning it
 ) -> str:           # the banner line
     "One line naming versions, device, data folder and size setting."
+    if not isinstance(show, bool): raise TypeError(f"show must be True or False, got {show!r}")
     import fastai, cnn_course
     dev = default_device()
     line = (f"cnn-course {cnn_course.__version__} | python {platform.python_version()} | torch {torch.__version__} | fastai {fastai.__version__} | "
@@ -230,8 +231,8 @@ def record_result(
         if not isinstance(v, str) or not v.strip(): raise TypeError(f"{arg} must be a non-empty str, got {v!r}")
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float, np.number)): raise TypeError(f"accuracy must be a number, got {accuracy!r}")
     if not 0 <= accuracy <= 100: raise ValueError(f"accuracy must be a percentage in [0, 100], got {accuracy}")
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
-        raise ValueError(f"epochs must be a positive int or None, got {epochs!r}")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0):
+        raise ValueError(f"epochs must be an int >= 0 or None, got {epochs!r}")
     if seconds_per_epoch is not None and (isinstance(seconds_per_epoch, bool) or not isinstance(seconds_per_epoch, (int, float, np.number)) or not seconds_per_epoch >= 0):
         raise ValueError(f"seconds_per_epoch must be a number >= 0 or None, got {seconds_per_epoch!r}")
     if course_size() != 'full' and not force: return None

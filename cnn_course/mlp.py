@@ -35,7 +35,11 @@ def normalise_pixels(
     "Pixels as float32, scaled by one of the three normalisations."
     if how not in NORMALISATIONS: raise ValueError(f"how must be one of {NORMALISATIONS}, got {how!r}")
     if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor of uint8 pixels, got {type(x).__name__}")
-    if x.dtype != torch.uint8: raise TypeError(f"x must hold uint8 pixels 0..255, got {x.dtype} (floats may already be scaled: normalise only the raw uint8 pixels)")
+    if x.dtype == torch.bool or x.is_complex(): raise TypeError(f"x must hold pixels 0..255 (uint8, or a number type), got {x.dtype}")
+    if x.dtype != torch.uint8 and x.numel():
+        lo, hi = x.min().item(), x.max().item()
+        if lo < 0 or hi > 255: raise ValueError(f"x must hold raw pixels 0..255, got values from {lo:g} to {hi:g}: already normalised?")
+        if x.is_floating_point() and 0 < hi <= 1: raise ValueError(f"x looks already scaled to [0, 1] (largest value {hi:g}): pass the raw 0..255 pixels")
     x = x.float()/255
     if how == 'standardise': return (x - MNIST_MEAN)/MNIST_STD
     if how == 'half': return (x - 0.5)/0.5
@@ -152,6 +156,7 @@ def param_table(
     model:nn.Module, # any PyTorch model
 ) -> pd.DataFrame:   # one row per layer with parameters, then a 'total' row
     "Weights, biases and total parameters of each layer of `model`."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     rows = []
     for name, m in model.named_modules():
         ps = dict(m.named_parameters(recurse=False))

@@ -367,6 +367,7 @@ def linearised(
     model:nn.Module, # a network built from modules
 ) -> nn.Module:      # a float64 copy whose input gradient is positive exactly where an output depends on the input
     "Copy `model` without activations, normalisation and dropout, with summing max pools and positive weights."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     model = copy.deepcopy(model).double().eval()
     def swap(parent):
         for name, child in parent.named_children():
@@ -424,6 +425,8 @@ def plot_receptive_field(
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(torch.as_tensor(image).detach().cpu().squeeze(), cmap='gray')
     boxes = boxes if isinstance(boxes, dict) else {None: boxes}
+    for box in boxes.values():
+        if not (isinstance(box, (tuple, list)) and len(box) == 4): raise ValueError(f"boxes must be (top, left, bottom, right) boxes, or a dict of them, got {box!r}")
     for (label, box), color in zip(boxes.items(), plt.rcParams['axes.prop_cycle'].by_key()['color']): _draw_box(ax, box, color, label)
     if any(label is not None for label in boxes): ax.legend(loc='upper right', fontsize=8, framealpha=0.8)
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
@@ -503,6 +506,7 @@ def plot_effective_receptive_field(
 ):                       # the axes
     "Heatmap of an effective receptive field, with the theoretical field outlined."
     import matplotlib.pyplot as plt
+    if not isinstance(erf, torch.Tensor) or erf.ndim != 2: raise TypeError(f"erf must be an H×W tensor from effective_receptive_field, got {getattr(erf, 'shape', type(erf).__name__)}")
     if ax is None: _, ax = plt.subplots(figsize=(4, 3.5))
     im = ax.imshow(torch.as_tensor(erf).detach().cpu(), cmap='magma', vmin=0, vmax=1)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, label='|gradient| / max')
