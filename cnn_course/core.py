@@ -88,8 +88,9 @@ def get_data(
     try: return _check_complete(name, untar_data(DATASETS[name]))
     except DataMissingError: raise
     except Exception as e:
-        archive = fastai_cfg().path('archive')                 # leave nothing behind: fastai's lock file and config
-        for f in archive.glob('*.lock'): f.unlink(missing_ok=True)
+        archive = fastai_cfg().path('archive')                 # leave nothing behind: fastai's lock file, partial archive and config
+        arch = archive/Path(urlparse(DATASETS[name]).path).name
+        for f in (arch.with_name(arch.name + '.lock'), arch): f.unlink(missing_ok=True)
         if archive.is_dir() and not any(archive.iterdir()): archive.rmdir()
         if not had_cfg: (home/'config.ini').unlink(missing_ok=True)
         raise DataMissingError(
@@ -138,9 +139,9 @@ def load_mnist(
 ) -> tuple:               # (images uint8 N×28×28, labels int64 N)
     "Full MNIST `split` as tensors, decoded from fastai's PNGs once and cached as `.npz`."
     if split not in MNIST_SPLITS: raise ValueError(f"split must be one of {list(MNIST_SPLITS)}, got {split!r}")
+    if not isinstance(refresh, bool): raise TypeError(f"refresh must be True or False, got {refresh!r}")
     folder = get_data('mnist')/MNIST_SPLITS[split]
     cache = folder.parent/f'{MNIST_SPLITS[split]}-v{_MNIST_CACHE_VERSION}.npz'
-    if not isinstance(refresh, bool): raise TypeError(f"refresh must be True or False, got {refresh!r}")
     if cache.exists() and not refresh:
         try:
             with np.load(cache) as d: x, y = d['x'], d['y']
@@ -151,7 +152,7 @@ def load_mnist(
     x, y = _decode_pngs(folder)
     problem = _mnist_problem(x, y, split)
     if problem is not None:
-        raise DataMissingError(f"MNIST {split!r} PNGs under {folder} are incomplete: {problem}; the cache {cache.name} was not written.\n"
+        raise DataMissingError(f"MNIST {split!r} PNGs under {folder} are incomplete or altered: {problem}; the cache {cache.name} was not written.\n"
                                f"To fix: delete {folder.parent} and run again (fastai downloads it once).")
     tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
     np.savez_compressed(tmp, x=x, y=y)

@@ -218,18 +218,18 @@ def _node_field(node, fields, modules):
         if sorted(at) == [nd - 2, nd - 1] and tuple(shape[-2:]) == tuple(shape_in[-2:]): return _moved(f, [d - nd + out for d in f['dims']])
         raise cannot(f"reshapes the grid {tuple(shape_in[d] for d in sorted(at))} into {tuple(shape[1:])}")
     if name in ('unsqueeze', 'squeeze', 'transpose', 'swapaxes', 'permute'):
+        args = list(node.args[1:]) + [v for k, v in node.kwargs.items() if k in ('dims', 'dim', 'dim0', 'dim1')]
         if name == 'permute':
-            perm = [p % nd for p in (node.args[1:] if not isinstance(node.args[1], (tuple, list)) else node.args[1])]
+            perm = [p % nd for p in (args[0] if isinstance(args[0], (tuple, list)) else args)]
             return _moved(f, [perm.index(d) for d in f['dims']])
         if name in ('transpose', 'swapaxes'):
-            a, b = (v % nd for v in node.args[1:3])
+            a, b = (v % nd for v in args[:2])
             return _moved(f, [{a: b, b: a}.get(d, d) for d in f['dims']])
-        gone = [d for d in range(nd) if shape_in[d] == 1] if name == 'squeeze' and len(node.args) < 2 and 'dim' not in node.kwargs else None
         if name == 'squeeze':
-            gone = gone if gone is not None else [d for d in _dims_arg(node, 'sum', nd) if shape_in[d] == 1]
+            gone = [d for d in (range(nd) if not args else _dims_arg(node, 'sum', nd)) if shape_in[d] == 1]
             if set(gone) & set(at): raise cannot("removes a grid dimension")
             return _moved(f, [d - sum(g < d for g in gone) for d in f['dims']])
-        k = (node.kwargs.get('dim', node.args[1] if len(node.args) > 1 else None)) % out
+        k = args[0] % out                                           # unsqueeze
         return _moved(f, [d + (d >= k) for d in f['dims']])
     if name in ('linear', 'matmul'):
         if nd - 1 in at: raise cannot("mixes the grid's last dimension")
@@ -254,7 +254,7 @@ def _node_field(node, fields, modules):
         if dims is None or dims & set(at): raise cannot("works along the image grid (a dim argument that includes a grid dimension)")
         if name == 'stack': return _moved(f, [d + (d >= min(dims)) for d in f['dims']])
         name = 'relu'
-    if name not in _POINTWISE and name != 'relu': raise cannot("is not an operation it knows")
+    if name not in _POINTWISE: raise cannot("is not an operation it knows")
     moved = [[d - len(_shape(a)) + out for d in fields[a]['dims']] for a in inputs]   # broadcasting aligns dims on the right
     if any(m_ != moved[0] for m_ in moved) or any(shape[d] != _shape(a)[d0] for a in inputs for d, d0 in zip(moved[0], fields[a]['dims'])):
         raise cannot(f"combines tensors whose grids do not line up ({', '.join(str(_shape(a)) for a in inputs)} -> {tuple(shape)})")
