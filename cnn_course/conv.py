@@ -284,6 +284,7 @@ def show_feature_maps(
     **kwargs,                # stride, padding, dilation, padding_mode for `filter2d`
 ):                           # the matplotlib figure
     "Show `img` and its feature map under each kernel, side by side (bright: large positive response)."
+    if not isinstance(img, torch.Tensor) or img.ndim != 2: raise TypeError(f"img must be a 2-D (H×W) torch.Tensor, got {getattr(img, 'shape', type(img).__name__)}")
     ks = _kernel_dict(kernels, titles)
     fig, axs = plt.subplots(1, len(ks) + 1, figsize=(size*(len(ks) + 1), size + 0.8), layout='constrained')
     axs[0].imshow(_np(img), cmap='gray'); axs[0].set(title=f'input\n{img.shape[0]}×{img.shape[1]}', xlabel='column', ylabel='row')

@@ -55,7 +55,7 @@ def dataset_folder(
     name:str, # a key of `DATASETS`
 ) -> Path:    # where `untar_data` keeps (or will keep) the extracted set
     "The folder fastai uses for data set `name`, whether or not it exists yet."
-    if name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
     fastai_cfg.cache_clear()  # follow the current $FASTAI_HOME, not the one seen at first import
     stem = Path(urlparse(DATASETS[name]).path).name
     for ext in ('.tar.gz', '.tgz', '.zip', '.tar'): stem = stem.removesuffix(ext)
@@ -80,7 +80,7 @@ def get_data(
     name:str, # a key of `DATASETS`: 'mnist', 'mnist_sample', 'mnist_tiny', 'pets' or 'cifar10'
 ) -> Path:    # the extracted folder
     "Path to data set `name`, downloading it with fastai's `untar_data` if it is not there yet."
-    if name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
     home = Path(os.getenv('FASTAI_HOME', '~/.fastai')).expanduser()
     had_cfg = (home/'config.ini').exists()
     folder = dataset_folder(name)

@@ -190,6 +190,11 @@ def _model_device(model:nn.Module) -> torch.device:
     "The device of `model`'s first parameter (the CPU for a model without parameters)."
     return next(model.parameters(), torch.empty(0)).device
 
+def _check_loader(dl, name:str):
+    "A clear `TypeError` unless `dl` looks like a loader of (xb, yb) batches: iterable, with a length, not a string or tensor."
+    if isinstance(dl, (str, bytes, torch.Tensor)) or not (hasattr(dl, '__iter__') and hasattr(dl, '__len__')):
+        raise TypeError(f"{name} must be a loader of (xb, yb) batches with len(), e.g. a TensorLoader, got {type(dl).__name__}")
+
 def evaluate(
     model:nn.Module,                # the model to evaluate
     dl,                             # an iterable of (xb, yb) batches with len(), e.g. a `TensorLoader`
@@ -197,6 +202,8 @@ def evaluate(
     device=None,                    # where to compute (None: where the model is)
 ) -> tuple:                         # (mean loss, accuracy as a fraction 0..1)
     "Loss and accuracy of `model` over every batch of `dl`, in eval mode and without gradients."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_loader(dl, 'dl')
     if len(dl) == 0: raise ValueError("dl is empty: it must yield at least one batch")
     device = _model_device(model) if device is None else torch.device(device)
     was_training = model.training
@@ -249,8 +256,11 @@ def fit(
     progress:bool=True,            # show fastprogress bars and a line per epoch
 ) -> pd.DataFrame:                 # history: epoch, train_loss, valid_loss, valid_acc, seconds
     "Train `model` for `epochs` epochs, validating after each; returns the history."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1: raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if lr <= 0: raise ValueError(f"lr must be > 0, got {lr}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be > 0 (a number), got {lr!r}")
+    _check_loader(train_dl, 'train_dl')
+    if valid_dl is not None: _check_loader(valid_dl, 'valid_dl')
     if len(train_dl) == 0: raise ValueError("train_dl is empty: it must yield at least one batch")
     if valid_dl is None and keep_best: raise ValueError("keep_best=True needs a valid_dl: pass one, or keep_best=False")
     if valid_dl is not None and len(valid_dl) == 0: raise ValueError("valid_dl is empty: it must yield at least one batch")
@@ -281,6 +291,7 @@ def plot_learning_curves(
     title:str|None=None,   # the plot's title (None: 'Learning curves')
 ):                         # the axes
     "Training and validation loss against the epoch, with the best epoch marked."
+    if not isinstance(history, pd.DataFrame): raise TypeError(f"history must be a DataFrame from fit, got {type(history).__name__}")
     missing = {'epoch', 'train_loss', 'valid_loss'} - set(history.columns)
     if missing: raise ValueError(f"history must have columns epoch, train_loss, valid_loss; missing {sorted(missing)}")
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
@@ -300,9 +311,7 @@ def fastai_loaders(
     device=None,        # where fastai should put the data and model (None: `default_device()`)
 ) -> DataLoaders:       # fastai `DataLoaders` for `Learner`
     "Wrap a training and a validation loader for fastai's `Learner`."
-    for name, dl in (('train_dl', train_dl), ('valid_dl', valid_dl)):
-        if isinstance(dl, (str, bytes, torch.Tensor)) or not (hasattr(dl, '__iter__') and hasattr(dl, '__len__')):
-            raise TypeError(f"{name} must be a loader of (xb, yb) batches with len(), e.g. a TensorLoader, got {type(dl).__name__}")
+    for name, dl in (('train_dl', train_dl), ('valid_dl', valid_dl)): _check_loader(dl, name)
     if len(train_dl) == 0: raise ValueError("train_dl is empty: it must yield at least one batch")
     copies = [dl.new() if hasattr(dl, 'new') else dl for dl in (train_dl, valid_dl)]  # fastai moves them to its device: leave ours alone
     return DataLoaders(*copies, device=default_device() if device is None else device)
@@ -342,6 +351,7 @@ def accuracy_vs_shift(
     bs:int=1000,              # evaluation batch size
 ) -> pd.DataFrame:            # columns shift, accuracy (fraction 0..1)
     "Accuracy of `model` on `x` shifted right by each of `shifts` pixels."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor): raise TypeError(f"x and y must be torch.Tensors, got {type(x).__name__} and {type(y).__name__}")
     if len(x) == 0: raise ValueError("x is empty: give at least one image")
     fill = x.min().item() if fill is None else fill

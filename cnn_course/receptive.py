@@ -393,7 +393,8 @@ def measured_receptive_box(
     units = index if many else [index]
     lin = linearised(model)
     x = (torch.rand(1, *_input_shape(model, input_size), dtype=torch.float64) + 0.5).repeat(len(units), 1, 1, 1).requires_grad_()
-    out = lin(x)
+    try: out = lin(x)
+    except RuntimeError as e: raise ValueError(f"the model cannot run on an input of input_size {tuple(x.shape[1:])}: {e}") from e
     if out.ndim != 4: raise ValueError(f"model must return an N×C×H×W feature map, got shape {tuple(out.shape)}")
     for i, j in units:
         if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]):
@@ -423,7 +424,10 @@ def plot_receptive_field(
     "Draw `image` with one or more receptive-field boxes outlined."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(torch.as_tensor(image).detach().cpu().squeeze(), cmap='gray')
+    try: image = torch.as_tensor(image).detach().cpu().squeeze()
+    except (TypeError, RuntimeError, ValueError) as e: raise TypeError(f"image must be an H×W image (tensor or array), got {type(image).__name__}") from e
+    if image.ndim != 2: raise ValueError(f"image must be H×W (or 1×H×W), got shape {tuple(image.shape)}")
+    ax.imshow(image, cmap='gray')
     boxes = boxes if isinstance(boxes, dict) else {None: boxes}
     for box in boxes.values():
         if not (isinstance(box, (tuple, list)) and len(box) == 4): raise ValueError(f"boxes must be (top, left, bottom, right) boxes, or a dict of them, got {box!r}")
@@ -455,6 +459,7 @@ def effective_receptive_field(
     was_training = model.training
     model.eval()
     try: out = model(x)
+    except RuntimeError as e: raise ValueError(f"the model cannot run on inputs of shape (C, H, W) = {tuple(x.shape[1:])} (input_size or inputs): {e}") from e
     finally: model.train(was_training)
     if out.ndim != 4: raise ValueError(f"model must return an N×C×H×W feature map, got shape {tuple(out.shape)}; pass its convolutional part")
     i, j = index if index is not None else (out.shape[2]//2, out.shape[3]//2)

@@ -139,6 +139,18 @@ CASES = [
     (erf_spread, (torch.full((5, 5), float('nan')),), {}, 'erf'),
     (plot_effective_receptive_field, (torch.zeros(3),), {}, 'erf'),
     (check_rf_size, ('7',), {}, 'answer'),
+    (dataset_folder, ([1, 2],), {}, 'name'),
+    (evaluate, ('model', dl), {}, 'model'),
+    (evaluate, (net, 'abc'), {}, 'dl'),
+    (fit, ('model', dl, dl, 1), {}, 'model'),
+    (fit, (net, 3, dl, 1), {}, 'train_dl'),
+    (fit, (net, dl, dl, 1), dict(lr='big'), 'lr'),
+    (plot_learning_curves, ('history',), {}, 'history'),
+    (accuracy_vs_shift, ('model', x4, y2), {}, 'model'),
+    (show_feature_maps, ('img', {'a': torch.rand(3, 3)}), {}, 'img'),
+    (plot_receptive_field, (None, (0, 0, 1, 1)), {}, 'image'),
+    (measured_receptive_box, (net, (1, 2, 2)), {}, 'input_size'),
+    (effective_receptive_field, (net, (1, 2, 2)), {}, 'input_size'),
     (check_covers_digit, ('net',), {}, 'model'),
 ]
 
