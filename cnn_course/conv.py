@@ -87,6 +87,7 @@ def _check_padding(
     for n, p in zip(size, pad):
         if mode == 'reflect' and p >= n: raise ValueError(f"{name}={p} must be smaller than the input size {n} for mode 'reflect'")
         if mode == 'circular' and p > n: raise ValueError(f"{name}={p} must be at most the input size {n} for mode 'circular'")
+        if mode == 'replicate' and p > 0 and n == 0: raise ValueError(f"{name}={p} needs an input of size at least 1 for mode 'replicate', got size 0")
 
 def pad2d(
     x:torch.Tensor,   # ...×H×W: the last two dimensions are padded
@@ -237,7 +238,13 @@ def _kernel_dict(
     titles=None,         # titles when `kernels` is a tensor
 ) -> dict:               # name -> 2-D tensor
     "Normalise the ways of passing several kernels to a dict."
-    if isinstance(kernels, dict): return {k: v.detach().cpu().float() for k, v in kernels.items()}
+    if isinstance(kernels, dict):
+        if not kernels: raise ValueError("kernels is empty: give at least one kernel")
+        for k, v in kernels.items():
+            if not isinstance(v, torch.Tensor) or v.ndim != 2: raise ValueError(f"kernels[{k!r}] must be a 2-D kH×kW tensor, got {getattr(v, 'shape', type(v).__name__)}")
+        return {k: v.detach().cpu().float() for k, v in kernels.items()}
+    if not isinstance(kernels, torch.Tensor) or kernels.ndim < 2 or kernels.numel() == 0:
+        raise TypeError(f"kernels must be a dict name -> kH×kW tensor or a non-empty K×kH×kW tensor, got {getattr(kernels, 'shape', type(kernels).__name__)}")
     ks = kernels.detach().cpu().float().reshape(-1, *kernels.shape[-2:])
     titles = titles or [f'kernel {i}' for i in range(len(ks))]
     return dict(zip(titles, ks))
@@ -277,6 +284,7 @@ def show_feature_maps(
     **kwargs,                # stride, padding, dilation, padding_mode for `filter2d`
 ):                           # the matplotlib figure
     "Show `img` and its feature map under each kernel, side by side (bright: large positive response)."
+    if not isinstance(img, torch.Tensor) or img.ndim != 2: raise TypeError(f"img must be a 2-D (H×W) torch.Tensor, got {getattr(img, 'shape', type(img).__name__)}")
     ks = _kernel_dict(kernels, titles)
     fig, axs = plt.subplots(1, len(ks) + 1, figsize=(size*(len(ks) + 1), size + 0.8), layout='constrained')
     axs[0].imshow(_np(img), cmap='gray'); axs[0].set(title=f'input\n{img.shape[0]}×{img.shape[1]}', xlabel='column', ylabel='row')
@@ -292,6 +300,7 @@ def check_horizontal_edges(
 ) -> bool:  # whether the answer is right
     "Quiz check: which of the `EDGE_KERNELS` respond to horizontal edges?"
     if answer is None: return verdict(False, '', 'Set `answer` to a name (or a list of names) from EDGE_KERNELS.')
+    if not isinstance(answer, (str, list, tuple, set)): return verdict(False, '', f'Give a name or a list of names from EDGE_KERNELS, not a {type(answer).__name__}.')
     names = {answer} if isinstance(answer, str) else set(answer)
     unknown = names - set(EDGE_KERNELS)
     if unknown: return verdict(False, '', f"{sorted(unknown)} are not kernel names; choose from {list(EDGE_KERNELS)}.")
@@ -362,6 +371,7 @@ def conv_block(
     act:bool=True,  # follow with batch norm and ReLU
 ) -> nn.Sequential:
     "A 3×3 convolution with stride 2 (halves height and width), then batch norm and ReLU."
+    _check_int(ni, 'ni', 1); _check_int(nf, 'nf', 1)
     layers = [nn.Conv2d(ni, nf, kernel_size=3, stride=2, padding=1)]
     if act: layers += [nn.BatchNorm2d(nf), nn.ReLU()]
     return nn.Sequential(*layers)
@@ -371,6 +381,9 @@ def small_cnn(
     n_out:int=2,                    # classes
 ) -> nn.Sequential:
     "A small all-convolutional classifier for 28×28 grey images: stride-2 conv blocks, then a conv to `n_out` scores."
+    if not isinstance(channels, (tuple, list)) or not channels: raise ValueError(f"channels must be a non-empty tuple of positive ints, got {channels!r}")
+    for c in channels: _check_int(c, 'channels', 1)
+    _check_int(n_out, 'n_out', 1)
     chs = (1, *channels)
     return nn.Sequential(*[conv_block(a, b) for a, b in zip(chs[:-1], chs[1:])], conv_block(chs[-1], n_out, act=False), nn.Flatten())
 
@@ -387,6 +400,10 @@ def conv_vs_dense(
             rows.append(dict(layer=name, input=tuple(inp[0].shape[1:]), output=tuple(out.shape[1:]),
                              conv_params=sum(p.numel() for p in m.parameters()), dense_params=n_in*n_out + n_out))
         return hook
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not any(isinstance(m, nn.Conv2d) for m in model.modules()): raise ValueError("model has no nn.Conv2d layer: conv_vs_dense compares conv layers with dense ones")
+    if not isinstance(input_size, (tuple, list)) or len(input_size) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in input_size):
+        raise ValueError(f"input_size must be (C, H, W) with positive ints, got {input_size!r}")
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d): hooks.append(m.register_forward_hook(record(name)))
     was_training, p = model.training, next(model.parameters())
@@ -483,6 +500,8 @@ def check_conv2d(
     seed:int=0,      # seed for the cases
 ) -> bool:           # whether `fn` matched `F.conv2d` on every case
     "Exercise check: compare `fn` with `F.conv2d` (float64) on random shapes, strides, paddings and dilations."
+    if not callable(fn): raise TypeError(f"fn must be your convolution function, got {type(fn).__name__}")
+    _check_int(n_cases, 'n_cases', 1)
     g = torch.Generator().manual_seed(seed)
     for _ in range(n_cases):
         x, weight, _, kw = random_conv_case(g)

@@ -18,9 +18,9 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 from fastai.data.external import URLs, untar_data, fastai_cfg
 
 # %% auto #0
-__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'RESULTS_FILE', 'RESULT_COLUMNS', 'course_size', 'by_size',
-           'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist', 'seed_everything', 'default_device',
-           'banner', 'flow_diagram', 'verdict', 'record_result', 'results_table']
+__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'MNIST_COUNTS', 'RESULTS_FILE', 'RESULT_COLUMNS', 'course_size',
+           'by_size', 'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist', 'seed_everything',
+           'default_device', 'banner', 'flow_diagram', 'verdict', 'record_result', 'results_table']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -55,7 +55,7 @@ def dataset_folder(
     name:str, # a key of `DATASETS`
 ) -> Path:    # where `untar_data` keeps (or will keep) the extracted set
     "The folder fastai uses for data set `name`, whether or not it exists yet."
-    if name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
     fastai_cfg.cache_clear()  # follow the current $FASTAI_HOME, not the one seen at first import
     stem = Path(urlparse(DATASETS[name]).path).name
     for ext in ('.tar.gz', '.tgz', '.zip', '.tar'): stem = stem.removesuffix(ext)
@@ -65,14 +65,34 @@ def dataset_folder(
 class DataMissingError(FileNotFoundError):
     "A course data set is neither on disk nor downloadable."
 
+_DATA_PARTS = dict(mnist=('training', 'testing'), mnist_sample=('train', 'valid'), mnist_tiny=('train', 'valid'),
+                   pets=('images',), cifar10=('train', 'test'))  # sub-folders that must exist and be non-empty
+
+def _check_complete(name, folder):
+    "Raise `DataMissingError` if a required sub-folder of data set `name` is missing or empty."
+    bad = [p for p in _DATA_PARTS[name] if not (folder/p).is_dir() or next((folder/p).iterdir(), None) is None]
+    if bad: raise DataMissingError(
+        f"Data set {name!r} at {folder} is incomplete: {', '.join(bad)} missing or empty (expected sub-folders {list(_DATA_PARTS[name])}).\n"
+        f"To fix: delete {folder} and run again (fastai downloads it once), or put the complete extracted folder there.")
+    return folder
+
 def get_data(
     name:str, # a key of `DATASETS`: 'mnist', 'mnist_sample', 'mnist_tiny', 'pets' or 'cifar10'
 ) -> Path:    # the extracted folder
     "Path to data set `name`, downloading it with fastai's `untar_data` if it is not there yet."
+    if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    home = Path(os.getenv('FASTAI_HOME', '~/.fastai')).expanduser()
+    had_cfg = (home/'config.ini').exists()
     folder = dataset_folder(name)
-    if folder.exists(): return folder
-    try: return untar_data(DATASETS[name])
+    if folder.exists(): return _check_complete(name, folder)
+    try: return _check_complete(name, untar_data(DATASETS[name]))
+    except DataMissingError: raise
     except Exception as e:
+        archive = fastai_cfg().path('archive')                 # leave nothing behind: fastai's lock file, partial archive and config
+        arch = archive/Path(urlparse(DATASETS[name]).path).name
+        for f in (arch.with_name(arch.name + '.lock'), arch): f.unlink(missing_ok=True)
+        if archive.is_dir() and not any(archive.iterdir()): archive.rmdir()
+        if not had_cfg: (home/'config.ini').unlink(missing_ok=True)
         raise DataMissingError(
             f"Data set {name!r} is not in {folder} and could not be downloaded from {DATASETS[name]} "
             f"({type(e).__name__}: {e}).\nTo fix: connect to the internet and run again (fastai downloads it once), "
@@ -81,7 +101,18 @@ def get_data(
 
 # %% ../nbs/00_core.ipynb #cd6bfaa7
 MNIST_SPLITS = dict(train='training', test='testing')  # our split names -> fastai's mnist_png folders
+MNIST_COUNTS = dict(train=(5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),   # canonical digits per class 0..9
+                    test=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009))          # (LeCun et al.): 60,000 and 10,000
 _MNIST_CACHE_VERSION = 1  # bump when the cached layout or order changes, so stale caches are not read
+
+def _read_png(f:Path) -> np.ndarray:
+    "One 28×28 greyscale digit, or an error naming the file."
+    from PIL import Image
+    try:
+        with Image.open(f) as im: a = np.asarray(im, dtype=np.uint8)
+    except Exception as e: raise ValueError(f"cannot read MNIST image {f} ({type(e).__name__}: {e}); delete the data folder to download it again") from e
+    if a.shape != (28, 28): raise ValueError(f"MNIST image {f} has shape {a.shape}, expected (28, 28); delete the data folder to download it again")
+    return a
 
 def _decode_pngs(
     folder:Path, # a split folder with one sub-folder per label
@@ -89,10 +120,18 @@ def _decode_pngs(
     "Decode every `<label>/<index>.png` under `folder`, in MNIST index order."
     files = sorted(folder.glob('*/*.png'), key=lambda p: (int(p.stem) if p.stem.isdigit() else -1, p.stem, p.parent.name))
     if not files: raise DataMissingError(f"no PNG files found under {folder}")
-    from PIL import Image
-    x = np.stack([np.asarray(Image.open(f), dtype=np.uint8) for f in files])
+    x = np.stack([_read_png(f) for f in files])
     y = np.array([int(f.parent.name) for f in files], dtype=np.int64)
     return x, y
+
+def _mnist_problem(x, y, split) -> str|None:
+    "What is wrong with arrays claiming to be MNIST `split` (None: nothing)."
+    want = MNIST_COUNTS[split]
+    if x.dtype != np.uint8 or y.dtype != np.int64: return f"dtypes {x.dtype}/{y.dtype}, expected uint8/int64"
+    if x.shape != (sum(want), 28, 28) or y.shape != (sum(want),): return f"{len(x):,} digits of shape {x.shape[1:]}, expected {sum(want):,} of (28, 28)"
+    counts = tuple(np.bincount(y, minlength=10).tolist()) if y.min() >= 0 else ()
+    if counts != want: return f"digits per class {counts}, expected {want}"
+    return None
 
 def load_mnist(
     split:str='train',    # 'train' (60,000 digits) or 'test' (10,000 digits)
@@ -100,15 +139,24 @@ def load_mnist(
 ) -> tuple:               # (images uint8 N×28×28, labels int64 N)
     "Full MNIST `split` as tensors, decoded from fastai's PNGs once and cached as `.npz`."
     if split not in MNIST_SPLITS: raise ValueError(f"split must be one of {list(MNIST_SPLITS)}, got {split!r}")
+    if not isinstance(refresh, bool): raise TypeError(f"refresh must be True or False, got {refresh!r}")
     folder = get_data('mnist')/MNIST_SPLITS[split]
     cache = folder.parent/f'{MNIST_SPLITS[split]}-v{_MNIST_CACHE_VERSION}.npz'
     if cache.exists() and not refresh:
-        with np.load(cache) as d: x, y = d['x'], d['y']
-    else:
-        x, y = _decode_pngs(folder)
-        tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
-        np.savez_compressed(tmp, x=x, y=y)
-        os.replace(tmp, cache)
+        try:
+            with np.load(cache) as d: x, y = d['x'], d['y']
+            problem = _mnist_problem(x, y, split)
+        except Exception as e: problem = f"unreadable ({type(e).__name__}: {e})"
+        if problem is None: return torch.from_numpy(x), torch.from_numpy(y)
+        warnings.warn(f"MNIST cache {cache} is damaged: {problem}. Rebuilding it from the PNGs (what load_mnist({split!r}, refresh=True) does).")
+    x, y = _decode_pngs(folder)
+    problem = _mnist_problem(x, y, split)
+    if problem is not None:
+        raise DataMissingError(f"MNIST {split!r} PNGs under {folder} are incomplete or altered: {problem}; the cache {cache.name} was not written.\n"
+                               f"To fix: delete {folder.parent} and run again (fastai downloads it once).")
+    tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
+    np.savez_compressed(tmp, x=x, y=y)
+    os.replace(tmp, cache)
     return torch.from_numpy(x), torch.from_numpy(y)
 
 # %% ../nbs/00_core.ipynb #d689c962
@@ -117,7 +165,8 @@ def seed_everything(
     deterministic:bool=False,   # also ask cuDNN for deterministic algorithms (slower on GPU)
 ) -> int:                       # the seed, for logging
     "Seed every random number generator the course uses."
-    if not isinstance(seed, int) or isinstance(seed, bool): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds CUDA and MPS
@@ -143,6 +192,7 @@ def banner(
     show:bool=True, # print the line as well as returning it
 ) -> str:           # the banner line
     "One line naming versions, device, data folder and size setting."
+    if not isinstance(show, bool): raise TypeError(f"show must be True or False, got {show!r}")
     import fastai, cnn_course
     dev = default_device()
     line = (f"cnn-course {cnn_course.__version__} | python {platform.python_version()} | torch {torch.__version__} | fastai {fastai.__version__} | "
@@ -240,6 +290,8 @@ def verdict(
     wrong:str, # a hint for when it is not
 ) -> bool:     # `ok`, so a check can also be used in an `assert`
     "Print whether an exercise answer is right, and return it as a bool."
+    for arg, v in dict(right=right, wrong=wrong).items():
+        if not isinstance(v, str): raise TypeError(f"{arg} must be a str, got {type(v).__name__}")
     print(f"✓ Right! {right}" if ok else f"✗ Not yet. {wrong}")
     return bool(ok)
 
@@ -259,12 +311,19 @@ def record_result(
 ) -> dict|None:                    # the row written, or None in a quick run
     "Write one measured result to the results table, at full size only."
     import json, datetime
+    for arg, v in dict(chapter=chapter, model=model, data=data).items():
+        if not isinstance(v, str) or not v.strip(): raise TypeError(f"{arg} must be a non-empty str, got {v!r}")
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float, np.number)): raise TypeError(f"accuracy must be a number, got {accuracy!r}")
     if not 0 <= accuracy <= 100: raise ValueError(f"accuracy must be a percentage in [0, 100], got {accuracy}")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0):
+        raise ValueError(f"epochs must be an int >= 0 or None, got {epochs!r}")
+    if seconds_per_epoch is not None and (isinstance(seconds_per_epoch, bool) or not isinstance(seconds_per_epoch, (int, float, np.number)) or not seconds_per_epoch >= 0):
+        raise ValueError(f"seconds_per_epoch must be a number >= 0 or None, got {seconds_per_epoch!r}")
     if course_size() != 'full' and not force: return None
     path = Path(path)
     rows = json.loads(path.read_text()) if path.exists() else {}
     dev = default_device()
-    row = dict(chapter=chapter, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=epochs,
+    row = dict(chapter=chapter, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=None if epochs is None else int(epochs),
                seconds_per_epoch=None if seconds_per_epoch is None else round(float(seconds_per_epoch), 1),
                hardware=f"{dev.type}: {_hardware(dev)}", date=datetime.date.today().isoformat())
     rows[f"{chapter} | {model}"] = row

@@ -24,6 +24,7 @@ def _pool_setup(x, kernel_size, stride, padding, dilation):
     "Check pooling arguments; return x as N×C×H×W, the (h, w) pairs, the output size and x's original rank."
     if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.ndim not in (2, 3, 4): raise ValueError(f"x must be H×W, C×H×W or N×C×H×W, got shape {tuple(x.shape)}")
+    if x.dtype == torch.bool or x.is_complex(): raise TypeError(f"x must hold real numbers (an integer or floating-point dtype), got {x.dtype}")
     k = _pair(kernel_size, 'kernel_size', 1)
     s = _pair(kernel_size if stride is None else stride, 'stride', 1)
     p = _pair(padding, 'padding', 0)
@@ -97,7 +98,9 @@ def feature_change(
     fill:float|None=None, # border value (None: the smallest value in `x`, the background)
 ) -> pd.Series:       # mean relative change of the features, indexed by shift
     "How much `f`'s output changes, relative to its norm, when the images are shifted right."
+    if not isinstance(f, nn.Module): raise TypeError(f"f must be an nn.Module, got {type(f).__name__}")
     if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an N×C×H×W tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    if len(x) == 0: raise ValueError("x is empty: give at least one image")
     fill = x.min().item() if fill is None else fill
     was_training = f.training
     f.eval()
