@@ -21,9 +21,9 @@ from .core import *
 # %% auto #0
 __all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS',
            'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold', 'filter2d',
-           'show_kernels', 'show_feature_maps', 'check_horizontal_edges', 'animate_conv', 'conv_block', 'small_cnn',
-           'conv_vs_dense', 'show_conv', 'conv_explorer', 'check_output_size', 'check_conv_params', 'check_bottom_edge',
-           'check_conv2d']
+           'show_kernels', 'show_feature_maps', 'check_horizontal_edges', 'conv_animation', 'animate_conv',
+           'conv_block', 'small_cnn', 'conv_vs_dense', 'show_conv', 'conv_explorer', 'check_output_size',
+           'check_conv_params', 'check_bottom_edge', 'check_conv2d']
 
 # %% ../nbs/02_kernels_and_strides.ipynb #0b539b2f
 _ARG_NAMES = dict(n='input size n', k='kernel size k', s='stride s', p='padding p', d='dilation d')
@@ -170,6 +170,7 @@ def random_conv_case(
     bias = torch.randn(co, generator=g, dtype=dtype) if r(0, 1) else None
     return x, weight, bias, dict(stride=(r(1, 3), r(1, 3)), padding=p, dilation=d, padding_mode=mode)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #593ffcef
 def torch_conv2d(
     x:torch.Tensor,           # input batch, N×C_in×H×W
     weight:torch.Tensor,      # kernels, C_out×C_in×kH×kW
@@ -227,6 +228,7 @@ def filter2d(
     img = img if img.is_floating_point() else img.float()
     return conv2d_unfold(img[None, None], kernel[None, None].to(img.dtype), **kwargs)[0, 0]
 
+# %% ../nbs/02_kernels_and_strides.ipynb #021523cd
 def _np(
     t:torch.Tensor, # a tensor on any device
 ) -> np.ndarray:    # a NumPy array for plotting
@@ -275,6 +277,7 @@ def show_kernels(
     if suptitle: fig.suptitle(suptitle)
     return fig
 
+# %% ../nbs/02_kernels_and_strides.ipynb #1f0ecc77
 def show_feature_maps(
     img:torch.Tensor,        # one image, H×W
     kernels,                 # dict name -> kernel, or a tensor of kernels
@@ -310,19 +313,17 @@ def check_horizontal_edges(
                    "Look for kernels whose rows differ from each other while each row is constant (or symmetric).")
 
 # %% ../nbs/02_kernels_and_strides.ipynb #e43c5f12
-def animate_conv(
-    path:str|Path,       # the GIF file to write
+def conv_animation(
     n:int=5,             # input height and width
     k:int=3,             # kernel height and width
     s:int=2,             # stride
     p:int=1,             # zero padding on each side
     d:int=1,             # dilation
-    fps:float=1.5,       # frames per second
     seed:int=0,          # seed for the random input and kernel
-    dpi:int=72,          # resolution of the GIF
-) -> Path:               # `path`
-    "Save a GIF of a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation."
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    interval:int=700,    # milliseconds per frame
+):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())`
+    "Animate a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation; `conv2d_loops` computes every output."
+    from matplotlib.animation import FuncAnimation
     o = conv_output_size(n, k, s, p, d)
     g = torch.Generator().manual_seed(seed)
     x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()
@@ -357,12 +358,31 @@ def animate_conv(
         ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
         fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
         fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
-    anim = FuncAnimation(fig, draw, frames=o*o)
+    anim = FuncAnimation(fig, draw, frames=o*o, interval=interval)
+    plt.close(fig)   # the animation draws the figure itself: no static copy under the cell
+    return anim
+
+
+# %% ../nbs/02_kernels_and_strides.ipynb #84e301ff
+def animate_conv(
+    path:str|Path,       # the GIF file to write
+    n:int=5,             # input height and width
+    k:int=3,             # kernel height and width
+    s:int=2,             # stride
+    p:int=1,             # zero padding on each side
+    d:int=1,             # dilation
+    fps:float=1.5,       # frames per second
+    seed:int=0,          # seed for the random input and kernel
+    dpi:int=72,          # resolution of the GIF
+) -> Path:               # `path`
+    "Save `conv_animation` as a GIF file, e.g. for slides (the pages show the animation with `to_jshtml`)."
+    from matplotlib.animation import PillowWriter
+    anim = conv_animation(n, k, s, p, d, seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     anim.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
-    plt.close(fig)
     return path
+
 
 # %% ../nbs/02_kernels_and_strides.ipynb #57192722
 def conv_block(
@@ -376,6 +396,7 @@ def conv_block(
     if act: layers += [nn.BatchNorm2d(nf), nn.ReLU()]
     return nn.Sequential(*layers)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #5e9965a2
 def small_cnn(
     channels:tuple=(8, 16, 32, 64), # kernels per layer; 4 stride-2 layers take 28×28 to 2×2
     n_out:int=2,                    # classes
@@ -397,7 +418,7 @@ def conv_vs_dense(
     def record(name):
         def hook(m, inp, out):
             n_in, n_out = inp[0][0].numel(), out[0].numel()
-            rows.append(dict(layer=name, input=tuple(inp[0].shape[1:]), output=tuple(out.shape[1:]),
+            rows.append(dict(layer=f'conv {len(rows) + 1}', module='model' + ''.join(f'[{i}]' for i in name.split('.')), input=tuple(inp[0].shape[1:]), output=tuple(out.shape[1:]),
                              conv_params=sum(p.numel() for p in m.parameters()), dense_params=n_in*n_out + n_out))
         return hook
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -441,6 +462,7 @@ def show_conv(
           f"× conv_output_size({img.shape[1]}, {k.shape[1]}, s={stride}, p={padding}, d={dilation})")
     return tuple(fm.shape)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #9048d2b5
 def conv_explorer(
     img:torch.Tensor,   # one image, H×W
     kernels:dict=None,  # name -> kernel (default `EDGE_KERNELS`)

@@ -65,6 +65,7 @@ def dataset_folder(
 class DataMissingError(FileNotFoundError):
     "A course data set is neither on disk nor downloadable."
 
+# %% ../nbs/00_core.ipynb #32e8e551
 _DATA_PARTS = dict(mnist=('training', 'testing'), mnist_sample=('train', 'valid'), mnist_tiny=('train', 'valid'),
                    pets=('images',), cifar10=('train', 'test'))  # sub-folders that must exist and be non-empty
 
@@ -297,7 +298,7 @@ def verdict(
 
 # %% ../nbs/00_core.ipynb #0f5901db
 RESULTS_FILE = 'results.json'  # beside the notebooks; the home page reads it
-RESULT_COLUMNS = ['chapter', 'model', 'data', 'accuracy', 'epochs', 'seconds_per_epoch', 'hardware', 'date']
+RESULT_COLUMNS = ['chapter', 'task', 'model', 'data', 'accuracy', 'epochs', 'seconds_per_epoch', 'hardware', 'date']
 
 def record_result(
     chapter:str,                   # e.g. '01 MLP baseline'
@@ -308,6 +309,7 @@ def record_result(
     seconds_per_epoch:float|None=None, # mean training seconds per epoch
     path:str|Path=RESULTS_FILE,    # the JSON file to update
     force:bool=False,              # record even in a quick run (for tests)
+    task:str|None=None,            # what is predicted, e.g. 'MNIST digits, 10 classes': accuracies of different tasks do not compare
 ) -> dict|None:                    # the row written, or None in a quick run
     "Write one measured result to the results table, at full size only."
     import json, datetime
@@ -319,17 +321,19 @@ def record_result(
         raise ValueError(f"epochs must be an int >= 0 or None, got {epochs!r}")
     if seconds_per_epoch is not None and (isinstance(seconds_per_epoch, bool) or not isinstance(seconds_per_epoch, (int, float, np.number)) or not seconds_per_epoch >= 0):
         raise ValueError(f"seconds_per_epoch must be a number >= 0 or None, got {seconds_per_epoch!r}")
+    if task is not None and (not isinstance(task, str) or not task.strip()): raise TypeError(f"task must be a non-empty str or None, got {task!r}")
     if course_size() != 'full' and not force: return None
     path = Path(path)
     rows = json.loads(path.read_text()) if path.exists() else {}
     dev = default_device()
-    row = dict(chapter=chapter, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=None if epochs is None else int(epochs),
+    row = dict(chapter=chapter, task=task, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=None if epochs is None else int(epochs),
                seconds_per_epoch=None if seconds_per_epoch is None else round(float(seconds_per_epoch), 1),
                hardware=f"{dev.type}: {_hardware(dev)}", date=datetime.date.today().isoformat())
     rows[f"{chapter} | {model}"] = row
     path.write_text(json.dumps(rows, indent=1, sort_keys=True) + '\n')
     return row
 
+# %% ../nbs/00_core.ipynb #aa510623
 def results_table(
     path:str|Path=RESULTS_FILE, # the JSON file written by `record_result`
 ):                              # a DataFrame, one row per recorded result

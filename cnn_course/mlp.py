@@ -271,7 +271,8 @@ def fit(
                                                  cycle_momentum=_cycles_momentum(opt)) if one_cycle else None)
     names = ['epoch', 'train_loss', 'valid_loss', 'valid_acc', 'seconds']
     mb = master_bar(range(epochs)) if progress else None
-    if mb is not None: mb.write(names, table=True)
+    shown = names if valid_dl is not None else ['epoch', 'train_loss', 'seconds']   # no columns of nan without validation
+    if mb is not None: mb.write(shown, table=True)
     rows, best_loss, best_state = [], math.inf, None
     for epoch in (mb if mb is not None else range(epochs)):
         t0 = time.perf_counter()
@@ -280,7 +281,7 @@ def fit(
         rows.append(dict(epoch=epoch + 1, train_loss=train_loss, valid_loss=valid_loss, valid_acc=valid_acc, seconds=time.perf_counter() - t0))
         if keep_best and valid_loss < best_loss:
             best_loss, best_state = valid_loss, {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if mb is not None: mb.write([str(epoch + 1)] + [f'{rows[-1][k]:.4f}' for k in names[1:-1]] + [f"{rows[-1]['seconds']:.1f}"], table=True)
+        if mb is not None: mb.write([str(epoch + 1)] + [f'{rows[-1][k]:.4f}' for k in shown[1:-1]] + [f"{rows[-1]['seconds']:.1f}"], table=True)
     if keep_best and best_state is not None: model.load_state_dict(best_state)
     return pd.DataFrame(rows, columns=names)
 
@@ -367,6 +368,7 @@ def random_permutation(
     if isinstance(n_pixels, bool) or not isinstance(n_pixels, int) or n_pixels < 1: raise ValueError(f"n_pixels must be a positive int, got {n_pixels!r}")
     return torch.randperm(n_pixels, generator=torch.Generator().manual_seed(seed))
 
+# %% ../nbs/01_mlp_baseline.ipynb #f32699e2
 def permute_pixels(
     x:torch.Tensor,     # images N×… (e.g. N×1×28×28 or N×784)
     perm:torch.Tensor,  # a permutation of the pixels of one image, from `random_permutation`
@@ -389,6 +391,7 @@ def check_param_count(
     if answer == 784*256 + 256*64 + 64*10: return verdict(False, '', 'That is the weights only: each Linear layer also has one bias per output.')
     return verdict(answer == right, f'{right:,} parameters.', 'Each Linear(n_in, n_out) has n_in*n_out weights and n_out biases; add them up over the three layers.')
 
+# %% ../nbs/01_mlp_baseline.ipynb #0b08490d
 def check_cross_entropy(
     answer, # your cross-entropy loss for logits (2.0, 1.0, 0.1) when the true class is 0
 ) -> bool:  # whether it is right (to 3 decimals)
@@ -399,6 +402,7 @@ def check_cross_entropy(
     if abs(answer - torch.softmax(z, 0)[0].item()) < 1e-3: return verdict(False, '', 'That is the probability of the true class; the loss is minus its log.')
     return verdict(abs(answer - right) < 1e-3, f'The loss is {right:.4f}.', 'Compute log(e^2.0 + e^1.0 + e^0.1) - 2.0.')
 
+# %% ../nbs/01_mlp_baseline.ipynb #f7adbb7f
 def check_dropout_value(
     answer, # what nn.Dropout(0.2) in training mode turns an activation of 3.0 into, if it keeps it
 ) -> bool:  # whether it is right
@@ -407,6 +411,7 @@ def check_dropout_value(
     if abs(answer - 3.0*0.8) < 1e-6: return verdict(False, '', 'PyTorch scales kept activations up during training, it does not scale down at test time.')
     return verdict(abs(answer - 3.0/0.8) < 1e-6, '3.0/(1-0.2) = 3.75.', 'Kept activations are multiplied by 1/(1-p).')
 
+# %% ../nbs/01_mlp_baseline.ipynb #578ac429
 def check_unpermute(
     unpermute, # your function unpermute(x, perm) that undoes permute_pixels(x, perm)
 ) -> bool:     # whether it restores the original images

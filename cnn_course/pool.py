@@ -60,6 +60,7 @@ def max_pool2d(
     xp = F.pad(x4, (p[1], p[1], p[0], p[0]), value=lowest) if any(p) else x4
     return _restore(torch.stack(_windows(xp, k, s, d, out)).amax(0), ndim)
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #bdf02bc0
 def avg_pool2d(
     x:torch.Tensor,              # input: H×W, C×H×W or N×C×H×W, floating point
     kernel_size,                 # window size: an int or (height, width)
@@ -122,6 +123,7 @@ def check_pool_output(
     if answer == conv_output_size(28, 3, 2, 0): return verdict(False, '', 'That is without the padding: add 2·p to the input size.')
     return verdict(answer == right, f'(28 + 2·1 - 3)//2 + 1 = {right}.', 'Use the output-size formula (n + 2p - k)//s + 1.')
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #a7a03866
 def check_min_pool(
     min_pool2d, # your function min_pool2d(x, kernel_size, stride=None) built from `max_pool2d`
 ) -> bool:      # whether it matches a minimum over each window

@@ -356,6 +356,7 @@ class SumPool2d(nn.Module):
         w = x.new_full((x.shape[1], 1, *self.k), 1/(self.k[0]*self.k[1]))
         return F.conv2d(x, w, None, self.s, self.p, self.d, groups=x.shape[1])
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #ca063ba1
 def _linear_layer(m:nn.Module) -> nn.Module:
     "The replacement for one layer in `linearised` (the layer itself if it needs none)."
     if isinstance(m, nn.MaxPool2d): return SumPool2d(m.kernel_size, m.stride, m.padding, m.dilation)
@@ -383,6 +384,7 @@ def linearised(
                 if m.bias is not None: m.bias.fill_(0.1)
     return model
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #765284f7
 def measured_receptive_box(
     model:nn.Module,  # a network of modules that returns an N×C×H×W feature map
     input_size,       # (C, H, W), or (H, W) with C taken from the first Conv2d
@@ -470,6 +472,7 @@ def effective_receptive_field(
     if not g.isfinite().all(): raise ValueError("the gradient holds NaN or infinite values: the model overflows on these inputs")
     return g/g.max() if g.max() > 0 else g
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #92f9fd77
 def _check_erf(erf):
     "A clear error unless `erf` is an H×W map of finite, non-negative values that are not all zero."
     if not isinstance(erf, torch.Tensor) or erf.ndim != 2: raise TypeError(f"erf must be an H×W tensor from effective_receptive_field, got {getattr(erf, 'shape', type(erf).__name__)}")
@@ -490,6 +493,7 @@ def erf_extent(
         extent.append(hi - lo + 1)
     return tuple(extent)
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #09207a91
 def erf_spread(
     erf:torch.Tensor,   # an H×W map from `effective_receptive_field`
 ) -> tuple:             # (σ along rows, σ along columns) in pixels
@@ -503,6 +507,7 @@ def erf_spread(
         out.append(((w*(pos - mean)**2).sum().sqrt()).item())
     return tuple(out)
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #49a68ede
 def plot_effective_receptive_field(
     erf:torch.Tensor,    # an H×W map from `effective_receptive_field`
     box=None,            # (top, left, bottom, right) of the theoretical receptive field, to outline
@@ -530,6 +535,7 @@ def check_rf_size(
     if answer == 7: return verdict(False, '', 'After the pool the jump is 2: the second 3×3 conv adds (3-1)·2 pixels, not 3-1.')
     return verdict(answer == field.size, f'3, then 4 after the pool, then 4 + (3-1)·2 = {field.size}.', 'Apply r += (k-1)·d·j layer by layer, and j *= s.')
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #b69ff4c5
 def check_covers_digit(
     model:nn.Module, # a network of at most four 3×3 `nn.Conv2d` layers (plus activations), input 1×28×28
 ) -> bool:           # whether one output unit's receptive field covers the whole 28×28 digit

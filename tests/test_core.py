@@ -153,3 +153,12 @@ def test_verdict(capsys):
     assert verdict(0, 'the answer', 'a hint') is False
     out = capsys.readouterr().out.splitlines()
     assert out == ['✓ Right! the answer', '✗ Not yet. a hint']
+
+
+def test_record_result_task(tmp_path, monkeypatch):
+    "Each result names its task, so a 2-class accuracy is not read beside 10-class ones as if comparable."
+    monkeypatch.setenv(SIZE_ENV, 'full')
+    path = tmp_path/'r.json'
+    assert record_result('02 y', 'n', 'd', 99.0, task='3 vs 7, 2 classes', path=path)['task'] == '3 vs 7, 2 classes'
+    assert results_table(path).task.tolist() == ['3 vs 7, 2 classes'] and list(results_table(path).columns) == RESULT_COLUMNS
+    with pytest.raises(TypeError, match='task must be a non-empty str'): record_result('02 y', 'n', 'd', 99.0, task='', path=path)
