@@ -324,6 +324,7 @@ def conv_animation(
 ):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())`
     "Animate a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation; `conv2d_loops` computes every output."
     from matplotlib.animation import FuncAnimation
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0: raise ValueError(f"interval must be a positive number of milliseconds, got {interval!r}")
     o = conv_output_size(n, k, s, p, d)
     g = torch.Generator().manual_seed(seed)
     x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()

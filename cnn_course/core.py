@@ -217,6 +217,9 @@ def flow_diagram(
     from matplotlib.patches import FancyBboxPatch, FancyArrowPatch, Circle
     from matplotlib.path import Path as MplPath
     if not isinstance(nodes, dict) or not nodes: raise ValueError(f"nodes must be a non-empty dict key -> label, got {nodes!r}")
+    if per_row is not None and (isinstance(per_row, bool) or not isinstance(per_row, int) or per_row < 1):
+        raise ValueError(f"per_row must be a positive int or None, got {per_row!r}")
+    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)) or fontsize <= 0: raise ValueError(f"fontsize must be a positive number, got {fontsize!r}")
     keys = list(nodes)
     edges = [tuple(e) for e in (zip(keys[:-1], keys[1:]) if edges is None else edges)]
     for e in edges:
@@ -230,7 +233,6 @@ def flow_diagram(
     gap_x, gap_y = 0.5, 0.5
     if pos is None:
         if per_row is None: per_row = max(1, int((width + gap_x)//(max(text_w.values()) + gap_x)))
-        if per_row < 1: raise ValueError(f"per_row must be a positive int, got {per_row!r}")
         pos, auto = {k: (i % per_row, i//per_row) for i, k in enumerate(keys)}, True
     else:
         missing = set(keys) - set(pos)
