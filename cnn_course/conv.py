@@ -21,9 +21,9 @@ from .core import *
 # %% auto #0
 __all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS',
            'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold', 'filter2d',
-           'show_kernels', 'show_feature_maps', 'check_horizontal_edges', 'animate_conv', 'conv_block', 'small_cnn',
-           'conv_vs_dense', 'show_conv', 'conv_explorer', 'check_output_size', 'check_conv_params', 'check_bottom_edge',
-           'check_conv2d']
+           'show_kernels', 'show_feature_maps', 'check_horizontal_edges', 'conv_animation', 'animate_conv',
+           'conv_block', 'small_cnn', 'conv_vs_dense', 'show_conv', 'conv_explorer', 'check_output_size',
+           'check_conv_params', 'check_bottom_edge', 'check_conv2d']
 
 # %% ../nbs/02_kernels_and_strides.ipynb #0b539b2f
 _ARG_NAMES = dict(n='input size n', k='kernel size k', s='stride s', p='padding p', d='dilation d')
@@ -87,6 +87,7 @@ def _check_padding(
     for n, p in zip(size, pad):
         if mode == 'reflect' and p >= n: raise ValueError(f"{name}={p} must be smaller than the input size {n} for mode 'reflect'")
         if mode == 'circular' and p > n: raise ValueError(f"{name}={p} must be at most the input size {n} for mode 'circular'")
+        if mode == 'replicate' and p > 0 and n == 0: raise ValueError(f"{name}={p} needs an input of size at least 1 for mode 'replicate', got size 0")
 
 def pad2d(
     x:torch.Tensor,   # ...×H×W: the last two dimensions are padded
@@ -169,6 +170,7 @@ def random_conv_case(
     bias = torch.randn(co, generator=g, dtype=dtype) if r(0, 1) else None
     return x, weight, bias, dict(stride=(r(1, 3), r(1, 3)), padding=p, dilation=d, padding_mode=mode)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #593ffcef
 def torch_conv2d(
     x:torch.Tensor,           # input batch, N×C_in×H×W
     weight:torch.Tensor,      # kernels, C_out×C_in×kH×kW
@@ -226,6 +228,7 @@ def filter2d(
     img = img if img.is_floating_point() else img.float()
     return conv2d_unfold(img[None, None], kernel[None, None].to(img.dtype), **kwargs)[0, 0]
 
+# %% ../nbs/02_kernels_and_strides.ipynb #021523cd
 def _np(
     t:torch.Tensor, # a tensor on any device
 ) -> np.ndarray:    # a NumPy array for plotting
@@ -237,7 +240,13 @@ def _kernel_dict(
     titles=None,         # titles when `kernels` is a tensor
 ) -> dict:               # name -> 2-D tensor
     "Normalise the ways of passing several kernels to a dict."
-    if isinstance(kernels, dict): return {k: v.detach().cpu().float() for k, v in kernels.items()}
+    if isinstance(kernels, dict):
+        if not kernels: raise ValueError("kernels is empty: give at least one kernel")
+        for k, v in kernels.items():
+            if not isinstance(v, torch.Tensor) or v.ndim != 2: raise ValueError(f"kernels[{k!r}] must be a 2-D kH×kW tensor, got {getattr(v, 'shape', type(v).__name__)}")
+        return {k: v.detach().cpu().float() for k, v in kernels.items()}
+    if not isinstance(kernels, torch.Tensor) or kernels.ndim < 2 or kernels.numel() == 0:
+        raise TypeError(f"kernels must be a dict name -> kH×kW tensor or a non-empty K×kH×kW tensor, got {getattr(kernels, 'shape', type(kernels).__name__)}")
     ks = kernels.detach().cpu().float().reshape(-1, *kernels.shape[-2:])
     titles = titles or [f'kernel {i}' for i in range(len(ks))]
     return dict(zip(titles, ks))
@@ -268,6 +277,7 @@ def show_kernels(
     if suptitle: fig.suptitle(suptitle)
     return fig
 
+# %% ../nbs/02_kernels_and_strides.ipynb #1f0ecc77
 def show_feature_maps(
     img:torch.Tensor,        # one image, H×W
     kernels,                 # dict name -> kernel, or a tensor of kernels
@@ -277,6 +287,7 @@ def show_feature_maps(
     **kwargs,                # stride, padding, dilation, padding_mode for `filter2d`
 ):                           # the matplotlib figure
     "Show `img` and its feature map under each kernel, side by side (bright: large positive response)."
+    if not isinstance(img, torch.Tensor) or img.ndim != 2: raise TypeError(f"img must be a 2-D (H×W) torch.Tensor, got {getattr(img, 'shape', type(img).__name__)}")
     ks = _kernel_dict(kernels, titles)
     fig, axs = plt.subplots(1, len(ks) + 1, figsize=(size*(len(ks) + 1), size + 0.8), layout='constrained')
     axs[0].imshow(_np(img), cmap='gray'); axs[0].set(title=f'input\n{img.shape[0]}×{img.shape[1]}', xlabel='column', ylabel='row')
@@ -292,6 +303,7 @@ def check_horizontal_edges(
 ) -> bool:  # whether the answer is right
     "Quiz check: which of the `EDGE_KERNELS` respond to horizontal edges?"
     if answer is None: return verdict(False, '', 'Set `answer` to a name (or a list of names) from EDGE_KERNELS.')
+    if not isinstance(answer, (str, list, tuple, set)): return verdict(False, '', f'Give a name or a list of names from EDGE_KERNELS, not a {type(answer).__name__}.')
     names = {answer} if isinstance(answer, str) else set(answer)
     unknown = names - set(EDGE_KERNELS)
     if unknown: return verdict(False, '', f"{sorted(unknown)} are not kernel names; choose from {list(EDGE_KERNELS)}.")
@@ -301,19 +313,18 @@ def check_horizontal_edges(
                    "Look for kernels whose rows differ from each other while each row is constant (or symmetric).")
 
 # %% ../nbs/02_kernels_and_strides.ipynb #e43c5f12
-def animate_conv(
-    path:str|Path,       # the GIF file to write
+def conv_animation(
     n:int=5,             # input height and width
     k:int=3,             # kernel height and width
     s:int=2,             # stride
     p:int=1,             # zero padding on each side
     d:int=1,             # dilation
-    fps:float=1.5,       # frames per second
     seed:int=0,          # seed for the random input and kernel
-    dpi:int=72,          # resolution of the GIF
-) -> Path:               # `path`
-    "Save a GIF of a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation."
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    interval:int=700,    # milliseconds per frame
+):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())`
+    "Animate a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation; `conv2d_loops` computes every output."
+    from matplotlib.animation import FuncAnimation
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0: raise ValueError(f"interval must be a positive number of milliseconds, got {interval!r}")
     o = conv_output_size(n, k, s, p, d)
     g = torch.Generator().manual_seed(seed)
     x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()
@@ -348,12 +359,31 @@ def animate_conv(
         ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
         fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
         fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
-    anim = FuncAnimation(fig, draw, frames=o*o)
+    anim = FuncAnimation(fig, draw, frames=o*o, interval=interval)
+    plt.close(fig)   # the animation draws the figure itself: no static copy under the cell
+    return anim
+
+
+# %% ../nbs/02_kernels_and_strides.ipynb #84e301ff
+def animate_conv(
+    path:str|Path,       # the GIF file to write
+    n:int=5,             # input height and width
+    k:int=3,             # kernel height and width
+    s:int=2,             # stride
+    p:int=1,             # zero padding on each side
+    d:int=1,             # dilation
+    fps:float=1.5,       # frames per second
+    seed:int=0,          # seed for the random input and kernel
+    dpi:int=72,          # resolution of the GIF
+) -> Path:               # `path`
+    "Save `conv_animation` as a GIF file, e.g. for slides (the pages show the animation with `to_jshtml`)."
+    from matplotlib.animation import PillowWriter
+    anim = conv_animation(n, k, s, p, d, seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     anim.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
-    plt.close(fig)
     return path
+
 
 # %% ../nbs/02_kernels_and_strides.ipynb #57192722
 def conv_block(
@@ -362,15 +392,20 @@ def conv_block(
     act:bool=True,  # follow with batch norm and ReLU
 ) -> nn.Sequential:
     "A 3×3 convolution with stride 2 (halves height and width), then batch norm and ReLU."
+    _check_int(ni, 'ni', 1); _check_int(nf, 'nf', 1)
     layers = [nn.Conv2d(ni, nf, kernel_size=3, stride=2, padding=1)]
     if act: layers += [nn.BatchNorm2d(nf), nn.ReLU()]
     return nn.Sequential(*layers)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #5e9965a2
 def small_cnn(
     channels:tuple=(8, 16, 32, 64), # kernels per layer; 4 stride-2 layers take 28×28 to 2×2
     n_out:int=2,                    # classes
 ) -> nn.Sequential:
     "A small all-convolutional classifier for 28×28 grey images: stride-2 conv blocks, then a conv to `n_out` scores."
+    if not isinstance(channels, (tuple, list)) or not channels: raise ValueError(f"channels must be a non-empty tuple of positive ints, got {channels!r}")
+    for c in channels: _check_int(c, 'channels', 1)
+    _check_int(n_out, 'n_out', 1)
     chs = (1, *channels)
     return nn.Sequential(*[conv_block(a, b) for a, b in zip(chs[:-1], chs[1:])], conv_block(chs[-1], n_out, act=False), nn.Flatten())
 
@@ -384,9 +419,13 @@ def conv_vs_dense(
     def record(name):
         def hook(m, inp, out):
             n_in, n_out = inp[0][0].numel(), out[0].numel()
-            rows.append(dict(layer=name, input=tuple(inp[0].shape[1:]), output=tuple(out.shape[1:]),
+            rows.append(dict(layer=f'conv {len(rows) + 1}', module='model' + ''.join(f'[{i}]' for i in name.split('.')), input=tuple(inp[0].shape[1:]), output=tuple(out.shape[1:]),
                              conv_params=sum(p.numel() for p in m.parameters()), dense_params=n_in*n_out + n_out))
         return hook
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not any(isinstance(m, nn.Conv2d) for m in model.modules()): raise ValueError("model has no nn.Conv2d layer: conv_vs_dense compares conv layers with dense ones")
+    if not isinstance(input_size, (tuple, list)) or len(input_size) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in input_size):
+        raise ValueError(f"input_size must be (C, H, W) with positive ints, got {input_size!r}")
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d): hooks.append(m.register_forward_hook(record(name)))
     was_training, p = model.training, next(model.parameters())
@@ -424,6 +463,7 @@ def show_conv(
           f"× conv_output_size({img.shape[1]}, {k.shape[1]}, s={stride}, p={padding}, d={dilation})")
     return tuple(fm.shape)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #9048d2b5
 def conv_explorer(
     img:torch.Tensor,   # one image, H×W
     kernels:dict=None,  # name -> kernel (default `EDGE_KERNELS`)
@@ -483,6 +523,8 @@ def check_conv2d(
     seed:int=0,      # seed for the cases
 ) -> bool:           # whether `fn` matched `F.conv2d` on every case
     "Exercise check: compare `fn` with `F.conv2d` (float64) on random shapes, strides, paddings and dilations."
+    if not callable(fn): raise TypeError(f"fn must be your convolution function, got {type(fn).__name__}")
+    _check_int(n_cases, 'n_cases', 1)
     g = torch.Generator().manual_seed(seed)
     for _ in range(n_cases):
         x, weight, _, kw = random_conv_case(g)

@@ -18,9 +18,10 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 from fastai.data.external import URLs, untar_data, fastai_cfg
 
 # %% auto #0
-__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'RESULTS_FILE', 'RESULT_COLUMNS',
-           'course_size', 'by_size', 'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist', 'load_cifar',
-           'seed_everything', 'default_device', 'banner', 'verdict', 'record_result', 'results_table']
+__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'MNIST_COUNTS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'RESULTS_FILE',
+           'RESULT_COLUMNS', 'course_size', 'by_size', 'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist',
+           'load_cifar', 'seed_everything', 'default_device', 'banner', 'flow_diagram', 'verdict', 'record_result',
+           'results_table']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -55,7 +56,7 @@ def dataset_folder(
     name:str, # a key of `DATASETS`
 ) -> Path:    # where `untar_data` keeps (or will keep) the extracted set
     "The folder fastai uses for data set `name`, whether or not it exists yet."
-    if name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
     fastai_cfg.cache_clear()  # follow the current $FASTAI_HOME, not the one seen at first import
     stem = Path(urlparse(DATASETS[name]).path).name
     for ext in ('.tar.gz', '.tgz', '.zip', '.tar'): stem = stem.removesuffix(ext)
@@ -65,14 +66,35 @@ def dataset_folder(
 class DataMissingError(FileNotFoundError):
     "A course data set is neither on disk nor downloadable."
 
+# %% ../nbs/00_core.ipynb #32e8e551
+_DATA_PARTS = dict(mnist=('training', 'testing'), mnist_sample=('train', 'valid'), mnist_tiny=('train', 'valid'),
+                   pets=('images',), cifar10=('train', 'test'))  # sub-folders that must exist and be non-empty
+
+def _check_complete(name, folder):
+    "Raise `DataMissingError` if a required sub-folder of data set `name` is missing or empty."
+    bad = [p for p in _DATA_PARTS[name] if not (folder/p).is_dir() or next((folder/p).iterdir(), None) is None]
+    if bad: raise DataMissingError(
+        f"Data set {name!r} at {folder} is incomplete: {', '.join(bad)} missing or empty (expected sub-folders {list(_DATA_PARTS[name])}).\n"
+        f"To fix: delete {folder} and run again (fastai downloads it once), or put the complete extracted folder there.")
+    return folder
+
 def get_data(
     name:str, # a key of `DATASETS`: 'mnist', 'mnist_sample', 'mnist_tiny', 'pets' or 'cifar10'
 ) -> Path:    # the extracted folder
     "Path to data set `name`, downloading it with fastai's `untar_data` if it is not there yet."
+    if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    home = Path(os.getenv('FASTAI_HOME', '~/.fastai')).expanduser()
+    had_cfg = (home/'config.ini').exists()
     folder = dataset_folder(name)
-    if folder.exists(): return folder
-    try: return untar_data(DATASETS[name])
+    if folder.exists(): return _check_complete(name, folder)
+    try: return _check_complete(name, untar_data(DATASETS[name]))
+    except DataMissingError: raise
     except Exception as e:
+        archive = fastai_cfg().path('archive')                 # leave nothing behind: fastai's lock file, partial archive and config
+        arch = archive/Path(urlparse(DATASETS[name]).path).name
+        for f in (arch.with_name(arch.name + '.lock'), arch): f.unlink(missing_ok=True)
+        if archive.is_dir() and not any(archive.iterdir()): archive.rmdir()
+        if not had_cfg: (home/'config.ini').unlink(missing_ok=True)
         raise DataMissingError(
             f"Data set {name!r} is not in {folder} and could not be downloaded from {DATASETS[name]} "
             f"({type(e).__name__}: {e}).\nTo fix: connect to the internet and run again (fastai downloads it once), "
@@ -81,7 +103,18 @@ def get_data(
 
 # %% ../nbs/00_core.ipynb #cd6bfaa7
 MNIST_SPLITS = dict(train='training', test='testing')  # our split names -> fastai's mnist_png folders
+MNIST_COUNTS = dict(train=(5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),   # canonical digits per class 0..9
+                    test=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009))          # (LeCun et al.): 60,000 and 10,000
 _MNIST_CACHE_VERSION = 1  # bump when the cached layout or order changes, so stale caches are not read
+
+def _read_png(f:Path) -> np.ndarray:
+    "One 28×28 greyscale digit, or an error naming the file."
+    from PIL import Image
+    try:
+        with Image.open(f) as im: a = np.asarray(im, dtype=np.uint8)
+    except Exception as e: raise ValueError(f"cannot read MNIST image {f} ({type(e).__name__}: {e}); delete the data folder to download it again") from e
+    if a.shape != (28, 28): raise ValueError(f"MNIST image {f} has shape {a.shape}, expected (28, 28); delete the data folder to download it again")
+    return a
 
 def _decode_pngs(
     folder:Path, # a split folder with one sub-folder per label
@@ -89,10 +122,44 @@ def _decode_pngs(
     "Decode every `<label>/<index>.png` under `folder`, in MNIST index order."
     files = sorted(folder.glob('*/*.png'), key=lambda p: (int(p.stem) if p.stem.isdigit() else -1, p.stem, p.parent.name))
     if not files: raise DataMissingError(f"no PNG files found under {folder}")
-    from PIL import Image
-    x = np.stack([np.asarray(Image.open(f), dtype=np.uint8) for f in files])
+    x = np.stack([_read_png(f) for f in files])
     y = np.array([int(f.parent.name) for f in files], dtype=np.int64)
     return x, y
+
+def _mnist_problem(x, y, split) -> str|None:
+    "What is wrong with arrays claiming to be MNIST `split` (None: nothing)."
+    want = MNIST_COUNTS[split]
+    if x.dtype != np.uint8 or y.dtype != np.int64: return f"dtypes {x.dtype}/{y.dtype}, expected uint8/int64"
+    if x.shape != (sum(want), 28, 28) or y.shape != (sum(want),): return f"{len(x):,} digits of shape {x.shape[1:]}, expected {sum(want):,} of (28, 28)"
+    counts = tuple(np.bincount(y, minlength=10).tolist()) if y.min() >= 0 else ()
+    if counts != want: return f"digits per class {counts}, expected {want}"
+    return None
+
+def _cached_arrays(
+    cache:Path,          # the `.npz` file holding arrays x and y
+    build,               # a function returning (x, y) decoded from the original files
+    check,               # check(x, y) -> None if the arrays are sound, else what is wrong
+    refresh:bool=False,  # rebuild even if the cache is sound
+    what:str='data',     # how messages name the arrays, e.g. "MNIST 'test'"
+    compress:bool=True,  # compress the cache (smaller, slower to load)
+) -> tuple:              # (x, y) as tensors
+    "Arrays from a sound cache, else decoded again, checked, and cached atomically; never caches unsound arrays."
+    if cache.exists() and not refresh:
+        try:
+            with np.load(cache) as d: x, y = d['x'], d['y']
+            problem = check(x, y)
+        except Exception as e: problem = f"unreadable ({type(e).__name__}: {e})"
+        if problem is None: return torch.from_numpy(x), torch.from_numpy(y)
+        warnings.warn(f"{what} cache {cache} is damaged: {problem}. Rebuilding it from the original files (what refresh=True does).")
+    x, y = build()
+    problem = check(x, y)
+    if problem is not None:
+        raise DataMissingError(f"{what} files under {cache.parent} are incomplete or altered: {problem}; the cache {cache.name} was not written.\n"
+                               f"To fix: delete {cache.parent} and run again (fastai downloads it once).")
+    tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
+    (np.savez_compressed if compress else np.savez)(tmp, x=x, y=y)
+    os.replace(tmp, cache)
+    return torch.from_numpy(x), torch.from_numpy(y)
 
 def load_mnist(
     split:str='train',    # 'train' (60,000 digits) or 'test' (10,000 digits)
@@ -100,16 +167,10 @@ def load_mnist(
 ) -> tuple:               # (images uint8 N×28×28, labels int64 N)
     "Full MNIST `split` as tensors, decoded from fastai's PNGs once and cached as `.npz`."
     if split not in MNIST_SPLITS: raise ValueError(f"split must be one of {list(MNIST_SPLITS)}, got {split!r}")
+    if not isinstance(refresh, bool): raise TypeError(f"refresh must be True or False, got {refresh!r}")
     folder = get_data('mnist')/MNIST_SPLITS[split]
     cache = folder.parent/f'{MNIST_SPLITS[split]}-v{_MNIST_CACHE_VERSION}.npz'
-    if cache.exists() and not refresh:
-        with np.load(cache) as d: x, y = d['x'], d['y']
-    else:
-        x, y = _decode_pngs(folder)
-        tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
-        np.savez_compressed(tmp, x=x, y=y)
-        os.replace(tmp, cache)
-    return torch.from_numpy(x), torch.from_numpy(y)
+    return _cached_arrays(cache, lambda: _decode_pngs(folder), lambda x, y: _mnist_problem(x, y, split), refresh, f'MNIST {split!r}')
 
 # %% ../nbs/00_core.ipynb #b5cc0bd0
 CIFAR_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')  # fastai's folder names, in label order
@@ -132,43 +193,20 @@ def _decode_cifar(
     if not xs: raise DataMissingError(f"no images found under {folder}")
     return np.stack(xs).transpose(0, 3, 1, 2).copy(), np.array(ys, dtype=np.int64)
 
-def _cached_arrays(
-    cache:Path,     # the `.npz` file holding arrays x and y
-    build,          # a function returning (x, y) from the original files
-    check,          # check(x, y) -> None if the arrays are sound, else what is wrong
-    refresh:bool=False, # rebuild even if the cache is sound
-) -> tuple:         # (x, y) as tensors
-    "Arrays from a sound cache, else rebuilt from the original files, checked, and cached atomically."
-    if cache.exists() and not refresh:
-        try:
-            with np.load(cache) as d: x, y = d['x'], d['y']
-            problem = check(x, y)
-        except Exception as e: problem = f"it cannot be read ({type(e).__name__}: {e})"
-        if problem is None: return torch.from_numpy(x), torch.from_numpy(y)
-        warnings.warn(f"The cache {cache} is damaged ({problem}); rebuilding it from the original files.")
-    x, y = build()
-    problem = check(x, y)
-    if problem is not None:
-        raise DataMissingError(f"The data under {cache.parent} is incomplete or damaged: {problem}. Nothing was cached. "
-                               f"To fix: delete {cache.parent} and run again (fastai downloads the set again), or restore the missing files.")
-    tmp = cache.with_name(f'{cache.stem}.{os.getpid()}.tmp.npz')  # atomic: parallel notebooks may race
-    np.savez(tmp, x=x, y=y)
-    os.replace(tmp, cache)
-    return torch.from_numpy(x), torch.from_numpy(y)
-
 def load_cifar(
     split:str='train',    # 'train' (50,000 images) or 'test' (10,000 images)
     refresh:bool=False,   # decode the image files again even if the cache exists
 ) -> tuple:               # (images uint8 N×3×32×32, labels int64 N)
     "CIFAR-10 `split` as tensors, decoded from fastai's image files once and cached as `.npz`."
     if split not in CIFAR_COUNTS: raise ValueError(f"split must be one of {list(CIFAR_COUNTS)}, got {split!r}")
+    if not isinstance(refresh, bool): raise TypeError(f"refresh must be True or False, got {refresh!r}")
     folder = get_data('cifar10')/split
     expected = [CIFAR_COUNTS[split]]*len(CIFAR_CLASSES)
     def check(x, y):
         counts = np.bincount(y, minlength=len(CIFAR_CLASSES)).tolist() if len(y) else []
         if x.dtype != np.uint8 or x.shape[1:] != (3, 32, 32) or len(x) != len(y) or counts != expected:
             return f"expected {sum(expected):,} uint8 images of 3×32×32, {expected[0]:,} per class; found {len(x):,} {x.dtype} of shape {x.shape[1:]}, per class {counts}"
-    return _cached_arrays(folder.parent/f'{split}-v1.npz', lambda: _decode_cifar(folder), check, refresh)
+    return _cached_arrays(folder.parent/f'{split}-v1.npz', lambda: _decode_cifar(folder), check, refresh, f'CIFAR-10 {split!r}', compress=False)
 
 # %% ../nbs/00_core.ipynb #d689c962
 def seed_everything(
@@ -176,7 +214,8 @@ def seed_everything(
     deterministic:bool=False,   # also ask cuDNN for deterministic algorithms (slower on GPU)
 ) -> int:                       # the seed, for logging
     "Seed every random number generator the course uses."
-    if not isinstance(seed, int) or isinstance(seed, bool): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds CUDA and MPS
@@ -202,12 +241,98 @@ def banner(
     show:bool=True, # print the line as well as returning it
 ) -> str:           # the banner line
     "One line naming versions, device, data folder and size setting."
+    if not isinstance(show, bool): raise TypeError(f"show must be True or False, got {show!r}")
     import fastai, cnn_course
     dev = default_device()
     line = (f"cnn-course {cnn_course.__version__} | python {platform.python_version()} | torch {torch.__version__} | fastai {fastai.__version__} | "
             f"device {dev.type} ({_hardware(dev)}) | data {dataset_folder('mnist').parent} | size {course_size()}")
     if show: print(line)
     return line
+
+# %% ../nbs/00_core.ipynb #38a7363e
+def flow_diagram(
+    nodes:dict,           # key -> label, in reading order ('\n' breaks a line)
+    edges:list=None,      # (from, to), (from, to, label) or (from, to, label, bend) tuples (None: a chain in the order of `nodes`)
+    pos:dict=None,        # key -> (column, row) on a grid (None: left to right, wrapping onto new rows)
+    per_row:int=None,     # boxes per row when `pos` is None (None: as many as fit in `width`)
+    title:str=None,       # a title above the diagram
+    fontsize:float=10,    # text size in points (10 or more stays legible on the site)
+    width:float=7.5,      # widest figure in inches when `pos` is None (the site's text column is about 8 inches)
+    circles=(),           # keys drawn as circles, e.g. an addition
+):                        # the matplotlib figure
+    "A flow chart of labelled boxes joined by arrows, drawn with matplotlib so it looks the same in Jupyter, Colab and on the site."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, FancyArrowPatch, Circle
+    from matplotlib.path import Path as MplPath
+    if not isinstance(nodes, dict) or not nodes: raise ValueError(f"nodes must be a non-empty dict key -> label, got {nodes!r}")
+    if per_row is not None and (isinstance(per_row, bool) or not isinstance(per_row, int) or per_row < 1):
+        raise ValueError(f"per_row must be a positive int or None, got {per_row!r}")
+    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)) or fontsize <= 0: raise ValueError(f"fontsize must be a positive number, got {fontsize!r}")
+    keys = list(nodes)
+    edges = [tuple(e) for e in (zip(keys[:-1], keys[1:]) if edges is None else edges)]
+    for e in edges:
+        if not 2 <= len(e) <= 4: raise ValueError(f"each edge must be (from, to), (from, to, label) or (from, to, label, bend), got {e!r}")
+        for k in e[:2]:
+            if k not in nodes: raise ValueError(f"edge {e!r} names {k!r}, which is not a key of nodes {keys}")
+    lines = {k: str(v).split('\n') for k, v in nodes.items()}
+    cw, lh = 0.56*fontsize/72, 1.35*fontsize/72                       # character width and line height, inches
+    text_w = {k: max(len(l) for l in ls)*cw + 0.3 for k, ls in lines.items()}   # the width each label needs
+    box_h = max(len(ls) for ls in lines.values())*lh + 0.25
+    gap_x, gap_y = 0.5, 0.5
+    if pos is None:
+        if per_row is None: per_row = max(1, int((width + gap_x)//(max(text_w.values()) + gap_x)))
+        pos, auto = {k: (i % per_row, i//per_row) for i, k in enumerate(keys)}, True
+    else:
+        missing = set(keys) - set(pos)
+        if missing: raise ValueError(f"pos must give a (column, row) for every node; missing {sorted(map(str, missing))}")
+        auto = False
+    ncols, nrows = max(c for c, _ in pos.values()) + 1, max(r for _, r in pos.values()) + 1
+    labelled = [e for e in edges if len(e) > 2 and e[2]]
+    for a, b, label, *_ in labelled:    # room for edge labels between the boxes they join
+        if pos[a][1] == pos[b][1]: gap_x = max(gap_x, len(str(label))*cw + 0.35)
+        else: gap_y = max(gap_y, 2*lh + 0.15)
+    col_w = [max([text_w[k] for k, (c, _) in pos.items() if c == i] + [0.4]) for i in range(ncols)]
+    x0 = [sum(col_w[:i]) + i*gap_x + gap_x/2 for i in range(ncols)]
+    cell_h = box_h + gap_y
+    xy = {k: (x0[c] + col_w[c]/2, (r + 0.5)*cell_h) for k, (c, r) in pos.items()}
+    fig_w = sum(col_w) + ncols*gap_x
+    routes = []                                        # (from, to, label, bend, elbow y or None, label x, label y)
+    for a, b, *rest in edges:
+        label, bend = (rest[0] if rest else None), (float(rest[1]) if len(rest) > 1 else 0.)
+        (xa, ya), (xb, yb) = xy[a], xy[b]
+        if auto and pos[a][1] != pos[b][1] and not bend:   # on to the next row: down, across, down
+            ym = ya + cell_h/2
+            routes.append((a, b, label, bend, ym, (xa + xb)/2, ym))
+        else:                                              # straight, or an arc bent by `bend` (positive: up when going right)
+            routes.append((a, b, label, bend, None, (xa + xb)/2 + bend*(yb - ya)/2, (ya + yb)/2 - bend*(xb - xa)/2))
+    y_lo = min([0.] + [r[6] - lh for r in routes])       # room for arcs above the first row and below the last
+    y_hi = max([nrows*cell_h] + [r[6] + lh for r in routes])
+    top = (0.45 if title else 0.) - y_lo
+    fig = plt.figure(figsize=(fig_w, y_hi + top))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, fig_w), ylim=(y_hi, -top)); ax.axis('off')
+    if title: ax.text(fig_w/2, -top + 0.25, title, ha='center', va='center', fontsize=fontsize + 1, weight='bold')
+    patches = {}
+    for k, (x, y) in xy.items():
+        if k in circles:
+            p = Circle((x, y), max(len(l) for l in lines[k])*cw/2 + 0.18, fc='#fdd0a2', ec='#e6550d', lw=1.2)
+        else:
+            w = col_w[pos[k][0]]
+            p = FancyBboxPatch((x - w/2, y - box_h/2), w, box_h, boxstyle='round,pad=0,rounding_size=0.08', fc='#deebf7', ec='#3182bd', lw=1.2)
+        ax.add_patch(p); patches[k] = p
+        ax.text(x, y, nodes[k], ha='center', va='center', fontsize=fontsize, linespacing=1.2)
+    style = dict(arrowstyle='-|>', mutation_scale=14, lw=1.2, color='0.3')
+    for a, b, label, bend, ym, lx, ly in routes:
+        (xa, ya), (xb, yb) = xy[a], xy[b]
+        if ym is not None:
+            verts = [(xa, ya + box_h/2), (xa, ym), (xb, ym), (xb, yb - box_h/2)]
+            ax.add_patch(FancyArrowPatch(path=MplPath(verts, [MplPath.MOVETO] + [MplPath.LINETO]*3), **style))
+        else:
+            ax.add_patch(FancyArrowPatch((xa, ya), (xb, yb), patchA=patches[a], patchB=patches[b], shrinkA=1, shrinkB=1,
+                                         connectionstyle=f'arc3,rad={-bend}', **style))
+        if label: ax.text(lx, ly, label, ha='center', va='center', fontsize=fontsize, style='italic',
+                          bbox=dict(boxstyle='round,pad=0.15', fc='white', ec='none'))
+    return fig
 
 # %% ../nbs/00_core.ipynb #13a0c5dc
 def verdict(
@@ -216,12 +341,14 @@ def verdict(
     wrong:str, # a hint for when it is not
 ) -> bool:     # `ok`, so a check can also be used in an `assert`
     "Print whether an exercise answer is right, and return it as a bool."
+    for arg, v in dict(right=right, wrong=wrong).items():
+        if not isinstance(v, str): raise TypeError(f"{arg} must be a str, got {type(v).__name__}")
     print(f"✓ Right! {right}" if ok else f"✗ Not yet. {wrong}")
     return bool(ok)
 
 # %% ../nbs/00_core.ipynb #0f5901db
 RESULTS_FILE = 'results.json'  # beside the notebooks; the home page reads it
-RESULT_COLUMNS = ['chapter', 'model', 'data', 'accuracy', 'epochs', 'seconds_per_epoch', 'hardware', 'date']
+RESULT_COLUMNS = ['chapter', 'task', 'model', 'data', 'accuracy', 'epochs', 'seconds_per_epoch', 'hardware', 'date']
 
 def record_result(
     chapter:str,                   # e.g. '01 MLP baseline'
@@ -232,21 +359,31 @@ def record_result(
     seconds_per_epoch:float|None=None, # mean training seconds per epoch
     path:str|Path=RESULTS_FILE,    # the JSON file to update
     force:bool=False,              # record even in a quick run (for tests)
+    task:str|None=None,            # what is predicted, e.g. 'MNIST digits, 10 classes': accuracies of different tasks do not compare
 ) -> dict|None:                    # the row written, or None in a quick run
     "Write one measured result to the results table, at full size only."
     import json, datetime
+    for arg, v in dict(chapter=chapter, model=model, data=data).items():
+        if not isinstance(v, str) or not v.strip(): raise TypeError(f"{arg} must be a non-empty str, got {v!r}")
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float, np.number)): raise TypeError(f"accuracy must be a number, got {accuracy!r}")
     if not 0 <= accuracy <= 100: raise ValueError(f"accuracy must be a percentage in [0, 100], got {accuracy}")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0):
+        raise ValueError(f"epochs must be an int >= 0 or None, got {epochs!r}")
+    if seconds_per_epoch is not None and (isinstance(seconds_per_epoch, bool) or not isinstance(seconds_per_epoch, (int, float, np.number)) or not seconds_per_epoch >= 0):
+        raise ValueError(f"seconds_per_epoch must be a number >= 0 or None, got {seconds_per_epoch!r}")
+    if task is not None and (not isinstance(task, str) or not task.strip()): raise TypeError(f"task must be a non-empty str or None, got {task!r}")
     if course_size() != 'full' and not force: return None
     path = Path(path)
     rows = json.loads(path.read_text()) if path.exists() else {}
     dev = default_device()
-    row = dict(chapter=chapter, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=epochs,
+    row = dict(chapter=chapter, task=task, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=None if epochs is None else int(epochs),
                seconds_per_epoch=None if seconds_per_epoch is None else round(float(seconds_per_epoch), 1),
                hardware=f"{dev.type}: {_hardware(dev)}", date=datetime.date.today().isoformat())
     rows[f"{chapter} | {model}"] = row
     path.write_text(json.dumps(rows, indent=1, sort_keys=True) + '\n')
     return row
 
+# %% ../nbs/00_core.ipynb #aa510623
 def results_table(
     path:str|Path=RESULTS_FILE, # the JSON file written by `record_result`
 ):                              # a DataFrame, one row per recorded result

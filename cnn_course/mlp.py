@@ -34,6 +34,12 @@ def normalise_pixels(
 ) -> torch.Tensor:           # float32 tensor of the same shape
     "Pixels as float32, scaled by one of the three normalisations."
     if how not in NORMALISATIONS: raise ValueError(f"how must be one of {NORMALISATIONS}, got {how!r}")
+    if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor of uint8 pixels, got {type(x).__name__}")
+    if x.dtype == torch.bool or x.is_complex(): raise TypeError(f"x must hold pixels 0..255 (uint8, or a number type), got {x.dtype}")
+    if x.dtype != torch.uint8 and x.numel():
+        lo, hi = x.min().item(), x.max().item()
+        if lo < 0 or hi > 255: raise ValueError(f"x must hold raw pixels 0..255, got values from {lo:g} to {hi:g}: already normalised?")
+        if x.is_floating_point() and 0 < hi <= 1: raise ValueError(f"x looks already scaled to [0, 1] (largest value {hi:g}): pass the raw 0..255 pixels")
     x = x.float()/255
     if how == 'standardise': return (x - MNIST_MEAN)/MNIST_STD
     if how == 'half': return (x - 0.5)/0.5
@@ -65,6 +71,8 @@ class TensorLoader:
         drop_last:bool=False,    # drop the last batch if it is smaller than `bs`
         seed:int|None=None,      # seed of the shuffling (None: PyTorch's global generator)
     ):
+        for name, t in (('x', x), ('y', y)):
+            if not isinstance(t, torch.Tensor) or t.ndim == 0: raise TypeError(f"{name} must be a torch.Tensor with one item per row, got {type(t).__name__}")
         if len(x) != len(y): raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
         self.x, self.y, self.bs, self.shuffle, self.drop_last, self.seed = x, y, bs, shuffle, drop_last, seed
@@ -135,7 +143,7 @@ def mlp(
     "A multi-layer perceptron for flattened images."
     if isinstance(p, bool) or not isinstance(p, (int, float)): raise TypeError(f"p must be a number, got {type(p).__name__}")
     if not 0 <= p < 1: raise ValueError(f"p must be in [0, 1), got {p}")
-    if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
+    if not isinstance(sizes, (tuple, list)) or len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
         raise ValueError(f"sizes must be at least two positive ints (input, ..., output), got {sizes!r}")
     layers = [nn.Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -148,6 +156,7 @@ def param_table(
     model:nn.Module, # any PyTorch model
 ) -> pd.DataFrame:   # one row per layer with parameters, then a 'total' row
     "Weights, biases and total parameters of each layer of `model`."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     rows = []
     for name, m in model.named_modules():
         ps = dict(m.named_parameters(recurse=False))
@@ -166,14 +175,25 @@ def manual_cross_entropy(
     targets:torch.Tensor,  # true class indices, N, each in 0..C-1
 ) -> torch.Tensor:         # the mean loss, a scalar
     "Categorical cross-entropy from its formula: mean of logsumexp(z) - z[true class]."
+    for name, t in (('logits', logits), ('targets', targets)):
+        if not isinstance(t, torch.Tensor): raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if logits.dim() != 2: raise ValueError(f"logits must be N×C, got shape {tuple(logits.shape)}")
+    if not logits.is_floating_point(): raise TypeError(f"logits must be floating point, got {logits.dtype}")
     if targets.shape != logits.shape[:1]: raise ValueError(f"targets must have shape ({len(logits)},), got {tuple(targets.shape)}")
+    if targets.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8): raise TypeError(f"targets must be integer class indices, got {targets.dtype}")
+    if len(targets) and not (0 <= targets.min() and targets.max() < logits.shape[1]):
+        raise ValueError(f"targets must be class indices in 0..{logits.shape[1] - 1}, got values from {targets.min().item()} to {targets.max().item()}")
     return (logits.logsumexp(dim=1) - logits.gather(1, targets[:, None]).squeeze(1)).mean()
 
 # %% ../nbs/01_mlp_baseline.ipynb #d03606ce
 def _model_device(model:nn.Module) -> torch.device:
     "The device of `model`'s first parameter (the CPU for a model without parameters)."
     return next(model.parameters(), torch.empty(0)).device
+
+def _check_loader(dl, name:str):
+    "A clear `TypeError` unless `dl` looks like a loader of (xb, yb) batches: iterable, with a length, not a string or tensor."
+    if isinstance(dl, (str, bytes, torch.Tensor)) or not (hasattr(dl, '__iter__') and hasattr(dl, '__len__')):
+        raise TypeError(f"{name} must be a loader of (xb, yb) batches with len(), e.g. a TensorLoader, got {type(dl).__name__}")
 
 def evaluate(
     model:nn.Module,                # the model to evaluate
@@ -182,6 +202,8 @@ def evaluate(
     device=None,                    # where to compute (None: where the model is)
 ) -> tuple:                         # (mean loss, accuracy as a fraction 0..1)
     "Loss and accuracy of `model` over every batch of `dl`, in eval mode and without gradients."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_loader(dl, 'dl')
     if len(dl) == 0: raise ValueError("dl is empty: it must yield at least one batch")
     device = _model_device(model) if device is None else torch.device(device)
     was_training = model.training
@@ -234,8 +256,11 @@ def fit(
     progress:bool=True,            # show fastprogress bars and a line per epoch
 ) -> pd.DataFrame:                 # history: epoch, train_loss, valid_loss, valid_acc, seconds
     "Train `model` for `epochs` epochs, validating after each; returns the history."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1: raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if lr <= 0: raise ValueError(f"lr must be > 0, got {lr}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be > 0 (a number), got {lr!r}")
+    _check_loader(train_dl, 'train_dl')
+    if valid_dl is not None: _check_loader(valid_dl, 'valid_dl')
     if len(train_dl) == 0: raise ValueError("train_dl is empty: it must yield at least one batch")
     if valid_dl is None and keep_best: raise ValueError("keep_best=True needs a valid_dl: pass one, or keep_best=False")
     if valid_dl is not None and len(valid_dl) == 0: raise ValueError("valid_dl is empty: it must yield at least one batch")
@@ -246,7 +271,8 @@ def fit(
                                                  cycle_momentum=_cycles_momentum(opt)) if one_cycle else None)
     names = ['epoch', 'train_loss', 'valid_loss', 'valid_acc', 'seconds']
     mb = master_bar(range(epochs)) if progress else None
-    if mb is not None: mb.write(names, table=True)
+    shown = names if valid_dl is not None else ['epoch', 'train_loss', 'seconds']   # no columns of nan without validation
+    if mb is not None: mb.write(shown, table=True)
     rows, best_loss, best_state = [], math.inf, None
     for epoch in (mb if mb is not None else range(epochs)):
         t0 = time.perf_counter()
@@ -255,7 +281,7 @@ def fit(
         rows.append(dict(epoch=epoch + 1, train_loss=train_loss, valid_loss=valid_loss, valid_acc=valid_acc, seconds=time.perf_counter() - t0))
         if keep_best and valid_loss < best_loss:
             best_loss, best_state = valid_loss, {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if mb is not None: mb.write([str(epoch + 1)] + [f'{rows[-1][k]:.4f}' for k in names[1:-1]] + [f"{rows[-1]['seconds']:.1f}"], table=True)
+        if mb is not None: mb.write([str(epoch + 1)] + [f'{rows[-1][k]:.4f}' for k in shown[1:-1]] + [f"{rows[-1]['seconds']:.1f}"], table=True)
     if keep_best and best_state is not None: model.load_state_dict(best_state)
     return pd.DataFrame(rows, columns=names)
 
@@ -266,6 +292,7 @@ def plot_learning_curves(
     title:str|None=None,   # the plot's title (None: 'Learning curves')
 ):                         # the axes
     "Training and validation loss against the epoch, with the best epoch marked."
+    if not isinstance(history, pd.DataFrame): raise TypeError(f"history must be a DataFrame from fit, got {type(history).__name__}")
     missing = {'epoch', 'train_loss', 'valid_loss'} - set(history.columns)
     if missing: raise ValueError(f"history must have columns epoch, train_loss, valid_loss; missing {sorted(missing)}")
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
@@ -285,6 +312,7 @@ def fastai_loaders(
     device=None,        # where fastai should put the data and model (None: `default_device()`)
 ) -> DataLoaders:       # fastai `DataLoaders` for `Learner`
     "Wrap a training and a validation loader for fastai's `Learner`."
+    for name, dl in (('train_dl', train_dl), ('valid_dl', valid_dl)): _check_loader(dl, name)
     if len(train_dl) == 0: raise ValueError("train_dl is empty: it must yield at least one batch")
     copies = [dl.new() if hasattr(dl, 'new') else dl for dl in (train_dl, valid_dl)]  # fastai moves them to its device: leave ours alone
     return DataLoaders(*copies, device=default_device() if device is None else device)
@@ -297,7 +325,13 @@ def shift_images(
     fill:float=0.0,     # value of the uncovered pixels
 ) -> torch.Tensor:      # shifted copy, same shape
     "Shift every image by (dx, dy) pixels, filling the uncovered border with `fill`."
+    if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() not in (3, 4): raise ValueError(f"x must be N×H×W or N×C×H×W, got shape {tuple(x.shape)}")
+    if isinstance(fill, bool) or not isinstance(fill, (int, float)): raise TypeError(f"fill must be a number, got {fill!r}")
+    if not x.is_floating_point():
+        info = torch.iinfo(x.dtype) if x.dtype != torch.bool else None
+        if info is None or fill != int(fill) or not info.min <= fill <= info.max:
+            raise ValueError(f"fill must be a whole number in the range of x's dtype {x.dtype}" + (f" ({info.min}..{info.max})" if info else '') + f", got {fill!r}")
     for name, v in (('dx', dx), ('dy', dy)):
         if isinstance(v, bool) or not isinstance(v, int): raise TypeError(f"{name} must be an int, got {type(v).__name__}")
     h, w = x.shape[-2:]
@@ -318,6 +352,9 @@ def accuracy_vs_shift(
     bs:int=1000,              # evaluation batch size
 ) -> pd.DataFrame:            # columns shift, accuracy (fraction 0..1)
     "Accuracy of `model` on `x` shifted right by each of `shifts` pixels."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor): raise TypeError(f"x and y must be torch.Tensors, got {type(x).__name__} and {type(y).__name__}")
+    if len(x) == 0: raise ValueError("x is empty: give at least one image")
     fill = x.min().item() if fill is None else fill
     rows = [dict(shift=s, accuracy=evaluate(model, TensorLoader(shift_images(x, s, 0, fill), y, bs), device=device)[1]) for s in shifts]
     return pd.DataFrame(rows, columns=['shift', 'accuracy'])
@@ -331,11 +368,14 @@ def random_permutation(
     if isinstance(n_pixels, bool) or not isinstance(n_pixels, int) or n_pixels < 1: raise ValueError(f"n_pixels must be a positive int, got {n_pixels!r}")
     return torch.randperm(n_pixels, generator=torch.Generator().manual_seed(seed))
 
+# %% ../nbs/01_mlp_baseline.ipynb #f32699e2
 def permute_pixels(
     x:torch.Tensor,     # images N×… (e.g. N×1×28×28 or N×784)
     perm:torch.Tensor,  # a permutation of the pixels of one image, from `random_permutation`
 ) -> torch.Tensor:      # images of the same shape, pixels reordered identically in every image
     "Reorder the pixels of every image in `x` by the same permutation `perm`."
+    for name, t in (('x', x), ('perm', perm)):
+        if not isinstance(t, torch.Tensor): raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     n = x[0].numel() if len(x) else math.prod(x.shape[1:])
     if perm.shape != (n,): raise ValueError(f"perm must have one entry per pixel, shape ({n},), got {tuple(perm.shape)}")
     if not torch.equal(perm.sort().values, torch.arange(n, device=perm.device)): raise ValueError("perm must be a permutation of 0..n-1")
@@ -351,6 +391,7 @@ def check_param_count(
     if answer == 784*256 + 256*64 + 64*10: return verdict(False, '', 'That is the weights only: each Linear layer also has one bias per output.')
     return verdict(answer == right, f'{right:,} parameters.', 'Each Linear(n_in, n_out) has n_in*n_out weights and n_out biases; add them up over the three layers.')
 
+# %% ../nbs/01_mlp_baseline.ipynb #0b08490d
 def check_cross_entropy(
     answer, # your cross-entropy loss for logits (2.0, 1.0, 0.1) when the true class is 0
 ) -> bool:  # whether it is right (to 3 decimals)
@@ -361,6 +402,7 @@ def check_cross_entropy(
     if abs(answer - torch.softmax(z, 0)[0].item()) < 1e-3: return verdict(False, '', 'That is the probability of the true class; the loss is minus its log.')
     return verdict(abs(answer - right) < 1e-3, f'The loss is {right:.4f}.', 'Compute log(e^2.0 + e^1.0 + e^0.1) - 2.0.')
 
+# %% ../nbs/01_mlp_baseline.ipynb #f7adbb7f
 def check_dropout_value(
     answer, # what nn.Dropout(0.2) in training mode turns an activation of 3.0 into, if it keeps it
 ) -> bool:  # whether it is right
@@ -369,6 +411,7 @@ def check_dropout_value(
     if abs(answer - 3.0*0.8) < 1e-6: return verdict(False, '', 'PyTorch scales kept activations up during training, it does not scale down at test time.')
     return verdict(abs(answer - 3.0/0.8) < 1e-6, '3.0/(1-0.2) = 3.75.', 'Kept activations are multiplied by 1/(1-p).')
 
+# %% ../nbs/01_mlp_baseline.ipynb #578ac429
 def check_unpermute(
     unpermute, # your function unpermute(x, perm) that undoes permute_pixels(x, perm)
 ) -> bool:     # whether it restores the original images

@@ -24,6 +24,7 @@ def _pool_setup(x, kernel_size, stride, padding, dilation):
     "Check pooling arguments; return x as N×C×H×W, the (h, w) pairs, the output size and x's original rank."
     if not isinstance(x, torch.Tensor): raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if x.ndim not in (2, 3, 4): raise ValueError(f"x must be H×W, C×H×W or N×C×H×W, got shape {tuple(x.shape)}")
+    if x.dtype == torch.bool or x.is_complex(): raise TypeError(f"x must hold real numbers (an integer or floating-point dtype), got {x.dtype}")
     k = _pair(kernel_size, 'kernel_size', 1)
     s = _pair(kernel_size if stride is None else stride, 'stride', 1)
     p = _pair(padding, 'padding', 0)
@@ -59,6 +60,7 @@ def max_pool2d(
     xp = F.pad(x4, (p[1], p[1], p[0], p[0]), value=lowest) if any(p) else x4
     return _restore(torch.stack(_windows(xp, k, s, d, out)).amax(0), ndim)
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #bdf02bc0
 def avg_pool2d(
     x:torch.Tensor,              # input: H×W, C×H×W or N×C×H×W, floating point
     kernel_size,                 # window size: an int or (height, width)
@@ -97,7 +99,9 @@ def feature_change(
     fill:float|None=None, # border value (None: the smallest value in `x`, the background)
 ) -> pd.Series:       # mean relative change of the features, indexed by shift
     "How much `f`'s output changes, relative to its norm, when the images are shifted right."
+    if not isinstance(f, nn.Module): raise TypeError(f"f must be an nn.Module, got {type(f).__name__}")
     if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an N×C×H×W tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    if len(x) == 0: raise ValueError("x is empty: give at least one image")
     fill = x.min().item() if fill is None else fill
     was_training = f.training
     f.eval()
@@ -119,6 +123,7 @@ def check_pool_output(
     if answer == conv_output_size(28, 3, 2, 0): return verdict(False, '', 'That is without the padding: add 2·p to the input size.')
     return verdict(answer == right, f'(28 + 2·1 - 3)//2 + 1 = {right}.', 'Use the output-size formula (n + 2p - k)//s + 1.')
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #a7a03866
 def check_min_pool(
     min_pool2d, # your function min_pool2d(x, kernel_size, stride=None) built from `max_pool2d`
 ) -> bool:      # whether it matches a minimum over each window

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch.fx import GraphModule, Tracer
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from .conv import _pair
+from .conv import _pair, _check_int
 from .pool import max_pool2d, avg_pool2d
 from .core import verdict
 
@@ -36,6 +36,8 @@ def window_step(
     d:int=1,     # dilation
 ) -> Axis:       # the receptive field of the layer's output units
     "One conv or pool layer: size += (k-1)·d·jump, jump *= s, start -= p·jump."
+    if not isinstance(axis, Axis): raise TypeError(f"axis must be an Axis(size, jump, start), got {axis!r}")
+    k, s, p, d = _check_int(k, 'kernel size k', 1), _check_int(s, 'stride s', 1), _check_int(p, 'padding p', 0), _check_int(d, 'dilation d', 1)
     return Axis(axis.size + (k - 1)*d*axis.jump, axis.jump*s, axis.start - p*axis.jump)
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #7565cea6
@@ -95,7 +97,7 @@ def _union(name, fields):
         start = min(f[i].start for f in fields)
         end = max(f[i].start + f[i].size - 1 for f in fields)
         axes.append(Axis(end - start + 1, fields[0][i].jump, start))
-    return {0: axes[0], 1: axes[1], 'whole': fields[0]['whole']}
+    return {0: axes[0], 1: axes[1], 'whole': fields[0]['whole'], 'dims': fields[0]['dims']}
 
 def _op_name(node, modules):
     "A readable name for what `node` does."
@@ -128,46 +130,166 @@ def _input_shape(model, input_size):
         size = (conv.in_channels if conv is not None else 1, *size)
     return size
 
+_POINTWISE = {'add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'neg', 'abs', 'div', 'iadd', 'isub', 'imul', 'itruediv',
+              'add_', 'sub_', 'mul_', 'div_', 'relu', 'relu_', 'relu6', 'gelu', 'silu', 'sigmoid', 'sigmoid_', 'tanh', 'tanh_',
+              'hardswish', 'hardsigmoid', 'hardtanh', 'leaky_relu', 'elu', 'selu', 'celu', 'softplus', 'mish', 'logsigmoid',
+              'dropout', 'dropout2d', 'alpha_dropout', 'feature_alpha_dropout', 'batch_norm', 'layer_norm', 'group_norm',
+              'instance_norm', 'clamp', 'clip', 'clamp_min', 'clamp_max', 'exp', 'log', 'sqrt', 'rsqrt', 'square', 'erf',
+              'reciprocal', 'sign', 'contiguous', 'to', 'float', 'double', 'half', 'bfloat16', 'type', 'clone', 'detach',
+              'where', 'maximum', 'minimum', 'masked_fill', 'expand', 'expand_as'}
+_DIM_ARG = dict(cat=(1, 0), concat=(1, 0), stack=(1, 0), softmax=(1, None), log_softmax=(1, None), normalize=(2, 1),
+                chunk=(2, 0), split=(2, 0), roll=(2, None), flip=(1, None), sum=(1, None), mean=(1, None), amax=(1, None),
+                amin=(1, None), max=(1, None), min=(1, None), std=(1, None), var=(1, None), logsumexp=(1, None), prod=(1, None))
+_REDUCTIONS = {'sum', 'mean', 'amax', 'amin', 'max', 'min', 'std', 'var', 'logsumexp', 'prod'}
+
+def _dims_arg(node, name, nd):
+    "The `dim`/`dims` argument of `node` as a set of non-negative tensor dims (None: all of them)."
+    pos, default = _DIM_ARG[name]
+    v = node.kwargs.get('dims', node.kwargs.get('dim', node.args[pos] if len(node.args) > pos else default))
+    if v is None: return None
+    return {d % nd for d in (v if isinstance(v, (tuple, list)) else (v,))}
+
+def _whole(name, fields, shape_in):
+    "One window over the whole grid: what flatten-and-dense or a global pool makes of `fields`."
+    f = _union(name, fields)
+    n = [shape_in[f['dims'][i]] for i in (0, 1)]
+    return {0: window_step(f[0], n[0], n[0]), 1: window_step(f[1], n[1], n[1]), 'whole': True, 'dims': None}
+
+def _moved(f, dims):
+    "Field `f` whose grid now lies along tensor dims `dims` (height axis, width axis)."
+    return {0: f[0], 1: f[1], 'whole': False, 'dims': tuple(dims)}
+
+def _index_field(node, f, shape_in):
+    "The field after `x[index]`: ints and None drop or add dims, slices of the grid move its start and jump."
+    idx = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
+    if any(i is Ellipsis for i in idx):
+        e = idx.index(Ellipsis)
+        idx = idx[:e] + (slice(None),)*(len(shape_in) - sum(i is not None for i in idx) + 1) + idx[e + 1:]
+    idx += (slice(None),)*(len(shape_in) - sum(i is not None for i in idx))
+    axes, new, d_in, d_out = dict(f), {}, 0, 0
+    for i in idx:
+        if i is None: d_out += 1; continue
+        spatial = d_in in f['dims']
+        if isinstance(i, slice) and all(v is None or isinstance(v, int) for v in (i.start, i.stop, i.step)):
+            start, _, step = i.indices(shape_in[d_in])
+            if spatial:
+                a = f['dims'].index(d_in)
+                if step < 1: raise ValueError(f"{node.name}: a slice with step {step} of the grid reverses it; receptive_field cannot follow that")
+                axes[a] = Axis(f[a].size, f[a].jump*step, f[a].start + start*f[a].jump)
+                new[a] = d_out
+            d_in, d_out = d_in + 1, d_out + 1
+        elif isinstance(i, int) and not spatial: d_in += 1
+        else: raise ValueError(f"{node.name} (getitem): indexing the grid dimension {d_in} with {i!r}; receptive_field follows only ints and slices there")
+    return _moved(axes, (new[0], new[1]))
+
 def _node_field(node, fields, modules):
     "The receptive field of `node`'s output from its inputs' fields; None if it does not depend on the input."
     inputs = [a for a in node.all_input_nodes if a in fields]
     if not inputs: return None
     shape, shape_in = _shape(node), _shape(inputs[0])
-    win = _window(node, modules, shape_in, shape)
-    if win is not None:
-        f = fields[inputs[0]]
-        return {i: window_step(f[i], win[0][i], win[1][i], win[2][i], win[3][i]) for i in (0, 1)} | {'whole': False}
     if node.target is operator.getitem and not isinstance(inputs[0].meta.get('tensor_meta'), TensorMetadata):
         return fields[inputs[0]]                                    # one output of a layer that returns several
     if shape is None: return None                                   # sizes and other non-tensor values
-    on_grid = [not fields[a]['whole'] and len(_shape(a) or ()) == 4 for a in inputs]
-    if not all(on_grid): return _union(node.name, [fields[a] for a in inputs])
-    if len(shape) == 4 and all(_shape(a)[-2:] == shape[-2:] for a in inputs): return _union(node.name, [fields[a] for a in inputs])
-    if len(shape) < 4:                                              # flatten, mean, view: one window over the whole grid
-        f, (h, w) = _union(node.name, [fields[a] for a in inputs]), shape_in[-2:]
-        return {0: window_step(f[0], h, h), 1: window_step(f[1], w, w), 'whole': True}
-    raise ValueError(f"{node.name} ({_op_name(node, modules)}) changes the spatial grid from {shape_in[-2:]} to {shape[-2:]} "
-                     "in a way receptive_field does not know")
+    fs, op, nd, out = [fields[a] for a in inputs], _op_name(node, modules), len(shape_in), len(shape)
+    if any(f['whole'] for f in fs): return _union(node.name, [f for f in fs if f['whole']])  # a unit that sees everything stays so
+    f = fs[0]
+    at = {f['dims'][0]: 0, f['dims'][1]: 1}                         # tensor dim -> input axis (0: height, 1: width)
+    cannot = lambda why: ValueError(f"{node.name} ({op}) {why}; receptive_field cannot follow it. It follows convolutions, pooling, "
+                                    "pointwise operations, additions, concatenation, indexing, transposes, flatten and dense layers")
+    win = _window(node, modules, shape_in, shape)
+    if win is not None:
+        if set(at) != {nd - 2, nd - 1}: raise cannot("slides its window over dimensions that are not the image grid")
+        g = dict(f)
+        for t in (0, 1): g[at[nd - 2 + t]] = window_step(f[at[nd - 2 + t]], win[0][t], win[1][t], win[2][t], win[3][t])
+        return _moved(g, [d - nd + out for d in f['dims']])
+    m = modules.get(node.target) if node.op == 'call_module' else None
+    name = op if m is None else None
+    if m is not None:
+        if isinstance(m, nn.Flatten): name = 'flatten'
+        elif isinstance(m, nn.Linear): name = 'linear'
+        elif (type(m).__module__ == 'torch.nn.modules.activation' and not isinstance(m, nn.MultiheadAttention)) or isinstance(m, (
+                nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm, nn.modules.dropout._DropoutNd, nn.Identity)):
+            if isinstance(m, (nn.Softmax, nn.LogSoftmax, nn.Softmin)) and (m.dim is None or m.dim % nd in at): raise cannot("normalises along the image grid")
+            name = 'relu'
+        else: raise cannot(f"is a {type(m).__name__} layer")
+    if name == 'getitem': return _index_field(node, f, shape_in)
+    if name in ('flatten', 'view', 'reshape'):
+        if out <= 2: return _whole(node.name, fs, shape_in)
+        if sorted(at) == [nd - 2, nd - 1] and tuple(shape[-2:]) == tuple(shape_in[-2:]): return _moved(f, [d - nd + out for d in f['dims']])
+        raise cannot(f"reshapes the grid {tuple(shape_in[d] for d in sorted(at))} into {tuple(shape[1:])}")
+    if name in ('unsqueeze', 'squeeze', 'transpose', 'swapaxes', 'permute'):
+        args = list(node.args[1:]) + [v for k, v in node.kwargs.items() if k in ('dims', 'dim', 'dim0', 'dim1')]
+        if name == 'permute':
+            perm = [p % nd for p in (args[0] if isinstance(args[0], (tuple, list)) else args)]
+            return _moved(f, [perm.index(d) for d in f['dims']])
+        if name in ('transpose', 'swapaxes'):
+            a, b = (v % nd for v in args[:2])
+            return _moved(f, [{a: b, b: a}.get(d, d) for d in f['dims']])
+        if name == 'squeeze':
+            gone = [d for d in (range(nd) if not args else _dims_arg(node, 'sum', nd)) if shape_in[d] == 1]
+            if set(gone) & set(at): raise cannot("removes a grid dimension")
+            return _moved(f, [d - sum(g < d for g in gone) for d in f['dims']])
+        k = args[0] % out                                           # unsqueeze
+        return _moved(f, [d + (d >= k) for d in f['dims']])
+    if name in ('linear', 'matmul'):
+        if nd - 1 in at: raise cannot("mixes the grid's last dimension")
+        name = 'relu'
+    if name in ('max', 'min') and len(node.args) > 1 and isinstance(node.args[1], torch.fx.Node): name = 'maximum'  # elementwise
+    if name in _REDUCTIONS:
+        dims = _dims_arg(node, name, nd)
+        dims = set(range(nd)) if dims is None else dims
+        if set(at) <= dims: return _whole(node.name, fs, shape_in)
+        if set(at) & dims: raise cannot("reduces one grid dimension but not the other")
+        keep = node.kwargs.get('keepdim', node.args[2] if len(node.args) > 2 else False)
+        return _moved(f, [d if keep else d - sum(r < d for r in dims) for d in f['dims']])
+    if name in ('pad',) and node.op == 'call_function':
+        pad, mode = list(node.args[1] if len(node.args) > 1 else node.kwargs['pad']), node.kwargs.get('mode', 'constant')
+        if mode != 'constant' or set(at) != {nd - 2, nd - 1}: raise cannot(f"pads with mode {mode!r} or around a grid that is not in the last two dimensions")
+        # pairs beyond the first two pad dimensions before the grid (e.g. ResNet option A's zero channels): they leave the field as it is
+        pad += [0]*(4 - len(pad))
+        g = dict(f)
+        for t, before in ((nd - 1, pad[0]), (nd - 2, pad[2])): g[at[t]] = window_step(f[at[t]], 1, 1, before, 1)
+        return _moved(g, f['dims'])
+    if name in _DIM_ARG:
+        dims = _dims_arg(node, name, out if name == 'stack' else nd)
+        if dims is None or dims & set(at): raise cannot("works along the image grid (a dim argument that includes a grid dimension)")
+        if name == 'stack': return _moved(f, [d + (d >= min(dims)) for d in f['dims']])
+        name = 'relu'
+    if name not in _POINTWISE: raise cannot("is not an operation it knows")
+    moved = [[d - len(_shape(a)) + out for d in fields[a]['dims']] for a in inputs]   # broadcasting aligns dims on the right
+    if any(m_ != moved[0] for m_ in moved) or any(shape[d] != _shape(a)[d0] for a in inputs for d, d0 in zip(moved[0], fields[a]['dims'])):
+        raise cannot(f"combines tensors whose grids do not line up ({', '.join(str(_shape(a)) for a in inputs)} -> {tuple(shape)})")
+    return _moved(_union(node.name, fs), moved[0])
 
 def _propagate(model, input_size):
     "Walk the traced graph: [(label, op, shape, field)] for every node that depends on the input."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     size = _input_shape(model, input_size)
+    other = next((f"{n} ({type(m).__name__})" for n, m in model.named_modules() if type(m).__module__ in ('torch.nn.modules.conv', 'torch.nn.modules.pooling')
+                  and not type(m).__name__.endswith('2d')), None)
+    if other: raise ValueError(f"receptive_field follows 2-D image layers only; {other} is not one")
     gm = _trace(model)
+    args = [n.target for n in gm.graph.nodes if n.op == 'placeholder' and not n.args]
+    if len(args) != 1: raise ValueError(f"receptive_field supports models with one input; this one's forward takes {len(args)}: {args}")
     p = next(model.parameters(), None)
     x = torch.zeros(1, *size, dtype=p.dtype if p is not None and p.is_floating_point() else torch.float32,
                     device=p.device if p is not None else 'cpu')
     was_training = model.training
     try:
         gm.eval()
-        with torch.no_grad(): ShapeProp(gm).propagate(x)
+        import contextlib, io
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()): ShapeProp(gm).propagate(x)  # ShapeProp prints a traceback: we explain instead
+    except Exception as e:
+        cause = e.__cause__ or e
+        raise ValueError(f"the model cannot run on an input of input_size {tuple(size)} (C, H, W): {type(cause).__name__}: {cause}\n"
+                         "Check that C matches the first layer's input channels and that H and W are large enough for every layer.") from e
     finally: model.train(was_training)
     modules, fields, rows, seen = dict(gm.named_modules()), {}, [], set()
     for node in gm.graph.nodes:
         if node.op == 'output': break
         if node.op == 'placeholder':
             if fields: raise ValueError("receptive_field supports models with one input")
-            field = {0: Axis(1, 1, 0), 1: Axis(1, 1, 0), 'whole': False}
+            field = {0: Axis(1, 1, 0), 1: Axis(1, 1, 0), 'whole': False, 'dims': (2, 3)}
         else: field = _node_field(node, fields, modules)
         if field is None: continue
         fields[node] = field
@@ -206,7 +328,14 @@ def receptive_box(
     input_size=None,      # (H, W) or (C, H, W): clip the box to the image
 ) -> tuple:               # (top, left, bottom, right), inclusive input pixel coordinates
     "The input pixels one unit can see, from a receptive-field table."
+    if not isinstance(rf, pd.DataFrame) or not len(rf): raise TypeError(f"rf must be a table from receptive_field, got {type(rf).__name__}")
+    if layer is not None and layer not in rf.index: raise ValueError(f"layer must be one of {list(rf.index)} (or None: the last), got {layer!r}")
     row = rf.iloc[-1] if layer is None else rf.loc[layer]
+    if not (isinstance(index, (tuple, list)) and len(index) == 2 and all(isinstance(i, int) and not isinstance(i, bool) for i in index)):
+        raise TypeError(f"index must be a (row, column) pair of ints, got {index!r}")
+    shape = row['shape'] if 'shape' in row.index else None
+    grid = tuple(shape[-2:]) if isinstance(shape, tuple) and len(shape) >= 3 else (1, 1)
+    if not all(0 <= i < n for i, n in zip(index, grid)): raise ValueError(f"index must be inside the layer's {grid} output grid, got {tuple(index)}")
     box = []
     for axis in (0, 1):
         size, jump, start = _axis_field(row, axis)
@@ -228,6 +357,7 @@ class SumPool2d(nn.Module):
         w = x.new_full((x.shape[1], 1, *self.k), 1/(self.k[0]*self.k[1]))
         return F.conv2d(x, w, None, self.s, self.p, self.d, groups=x.shape[1])
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #ca063ba1
 def _linear_layer(m:nn.Module) -> nn.Module:
     "The replacement for one layer in `linearised` (the layer itself if it needs none)."
     if isinstance(m, nn.MaxPool2d): return SumPool2d(m.kernel_size, m.stride, m.padding, m.dilation)
@@ -239,6 +369,7 @@ def linearised(
     model:nn.Module, # a network built from modules
 ) -> nn.Module:      # a float64 copy whose input gradient is positive exactly where an output depends on the input
     "Copy `model` without activations, normalisation and dropout, with summing max pools and positive weights."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     model = copy.deepcopy(model).double().eval()
     def swap(parent):
         for name, child in parent.named_children():
@@ -254,6 +385,7 @@ def linearised(
                 if m.bias is not None: m.bias.fill_(0.1)
     return model
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #765284f7
 def measured_receptive_box(
     model:nn.Module,  # a network of modules that returns an N×C×H×W feature map
     input_size,       # (C, H, W), or (H, W) with C taken from the first Conv2d
@@ -264,7 +396,8 @@ def measured_receptive_box(
     units = index if many else [index]
     lin = linearised(model)
     x = (torch.rand(1, *_input_shape(model, input_size), dtype=torch.float64) + 0.5).repeat(len(units), 1, 1, 1).requires_grad_()
-    out = lin(x)
+    try: out = lin(x)
+    except RuntimeError as e: raise ValueError(f"the model cannot run on an input of input_size {tuple(x.shape[1:])}: {e}") from e
     if out.ndim != 4: raise ValueError(f"model must return an N×C×H×W feature map, got shape {tuple(out.shape)}")
     for i, j in units:
         if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]):
@@ -294,8 +427,13 @@ def plot_receptive_field(
     "Draw `image` with one or more receptive-field boxes outlined."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(torch.as_tensor(image).detach().cpu().squeeze(), cmap='gray')
+    try: image = torch.as_tensor(image).detach().cpu().squeeze()
+    except (TypeError, RuntimeError, ValueError) as e: raise TypeError(f"image must be an H×W image (tensor or array), got {type(image).__name__}") from e
+    if image.ndim != 2: raise ValueError(f"image must be H×W (or 1×H×W), got shape {tuple(image.shape)}")
+    ax.imshow(image, cmap='gray')
     boxes = boxes if isinstance(boxes, dict) else {None: boxes}
+    for box in boxes.values():
+        if not (isinstance(box, (tuple, list)) and len(box) == 4): raise ValueError(f"boxes must be (top, left, bottom, right) boxes, or a dict of them, got {box!r}")
     for (label, box), color in zip(boxes.items(), plt.rcParams['axes.prop_cycle'].by_key()['color']): _draw_box(ax, box, color, label)
     if any(label is not None for label in boxes): ax.legend(loc='upper right', fontsize=8, framealpha=0.8)
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
@@ -311,21 +449,36 @@ def effective_receptive_field(
     seed:int=0,          # seed of the random images
 ) -> torch.Tensor:       # H×W map of mean |gradient|, scaled so its maximum is 1
     "How strongly each input pixel moves one output unit, on average: the effective receptive field."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if inputs is None:
         if input_size is None: raise ValueError("give input_size or inputs")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
         inputs = torch.randn(n, *_input_shape(model, input_size), generator=torch.Generator().manual_seed(seed))
     if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4: raise ValueError("inputs must be an N×C×H×W tensor")
-    p = next(model.parameters())
-    x = inputs.to(p.device, p.dtype).clone().requires_grad_()
+    if len(inputs) == 0 or not inputs.is_floating_point() or not inputs.isfinite().all():
+        raise ValueError(f"inputs must be a non-empty floating-point N×C×H×W tensor of finite values, got shape {tuple(inputs.shape)}, {inputs.dtype}")
+    p = next((q for q in model.parameters() if q.is_floating_point()), None)
+    x = (inputs if p is None else inputs.to(p.device, p.dtype)).clone().requires_grad_()
     was_training = model.training
     model.eval()
     try: out = model(x)
+    except RuntimeError as e: raise ValueError(f"the model cannot run on inputs of shape (C, H, W) = {tuple(x.shape[1:])} (input_size or inputs): {e}") from e
     finally: model.train(was_training)
     if out.ndim != 4: raise ValueError(f"model must return an N×C×H×W feature map, got shape {tuple(out.shape)}; pass its convolutional part")
     i, j = index if index is not None else (out.shape[2]//2, out.shape[3]//2)
+    if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]): raise ValueError(f"index must be inside the {tuple(out.shape[2:])} output grid, got {(i, j)!r}")
     out[:, :, i, j].sum().backward()
+    if x.grad is None: raise ValueError("the output unit does not depend on the input (no gradient reaches it)")
     g = x.grad.detach().abs().sum(1).mean(0).cpu()
+    if not g.isfinite().all(): raise ValueError("the gradient holds NaN or infinite values: the model overflows on these inputs")
     return g/g.max() if g.max() > 0 else g
+
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #92f9fd77
+def _check_erf(erf):
+    "A clear error unless `erf` is an H×W map of finite, non-negative values that are not all zero."
+    if not isinstance(erf, torch.Tensor) or erf.ndim != 2: raise TypeError(f"erf must be an H×W tensor from effective_receptive_field, got {getattr(erf, 'shape', type(erf).__name__)}")
+    if not erf.isfinite().all() or (erf < 0).any() or not (erf > 0).any():
+        raise ValueError("erf must hold finite, non-negative values, not all zero (an all-zero map has no extent)")
 
 def erf_extent(
     erf:torch.Tensor,   # an H×W map from `effective_receptive_field`
@@ -333,6 +486,7 @@ def erf_extent(
 ) -> tuple:             # (height, width) in pixels
     "Height and width of the central band holding `mass` of the effective receptive field, along each axis."
     if not 0 < mass < 1: raise ValueError(f"mass must be between 0 and 1, got {mass}")
+    _check_erf(erf)
     extent = []
     for dim in (1, 0):
         cdf = erf.sum(dim).cumsum(0)/erf.sum()
@@ -340,10 +494,12 @@ def erf_extent(
         extent.append(hi - lo + 1)
     return tuple(extent)
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #09207a91
 def erf_spread(
     erf:torch.Tensor,   # an H×W map from `effective_receptive_field`
 ) -> tuple:             # (σ along rows, σ along columns) in pixels
     "Standard deviation of the effective receptive field along each axis, treating it as a distribution over pixels."
+    _check_erf(erf)
     out = []
     for dim in (1, 0):
         w = erf.sum(dim)/erf.sum()
@@ -352,6 +508,7 @@ def erf_spread(
         out.append(((w*(pos - mean)**2).sum().sqrt()).item())
     return tuple(out)
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #49a68ede
 def plot_effective_receptive_field(
     erf:torch.Tensor,    # an H×W map from `effective_receptive_field`
     box=None,            # (top, left, bottom, right) of the theoretical receptive field, to outline
@@ -360,6 +517,7 @@ def plot_effective_receptive_field(
 ):                       # the axes
     "Heatmap of an effective receptive field, with the theoretical field outlined."
     import matplotlib.pyplot as plt
+    if not isinstance(erf, torch.Tensor) or erf.ndim != 2: raise TypeError(f"erf must be an H×W tensor from effective_receptive_field, got {getattr(erf, 'shape', type(erf).__name__)}")
     if ax is None: _, ax = plt.subplots(figsize=(4, 3.5))
     im = ax.imshow(torch.as_tensor(erf).detach().cpu(), cmap='magma', vmin=0, vmax=1)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, label='|gradient| / max')
@@ -378,6 +536,7 @@ def check_rf_size(
     if answer == 7: return verdict(False, '', 'After the pool the jump is 2: the second 3×3 conv adds (3-1)·2 pixels, not 3-1.')
     return verdict(answer == field.size, f'3, then 4 after the pool, then 4 + (3-1)·2 = {field.size}.', 'Apply r += (k-1)·d·j layer by layer, and j *= s.')
 
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #b69ff4c5
 def check_covers_digit(
     model:nn.Module, # a network of at most four 3×3 `nn.Conv2d` layers (plus activations), input 1×28×28
 ) -> bool:           # whether one output unit's receptive field covers the whole 28×28 digit

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The build command: set-up, then execute every notebook top to bottom (full size unless CNN_COURSE_SIZE
-# says otherwise) and save it with its outputs, then render the site with nbdev-docs if Quarto is installed.
+# says otherwise) and save it with its outputs, write README.md, then render the site with nbdev-docs
+# (Quarto from the PATH, or installed with pip's quarto-cli wrapper when the network allows).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 export CNN_COURSE_SIZE="${CNN_COURSE_SIZE:-full}"
 export PYTHONUNBUFFERED=1
@@ -16,18 +17,28 @@ for nb in $notebooks; do
 done
 nbdev-clean
 nbdev-export
+# The one README generator: nbs/index.ipynb as GitHub Markdown, with links to the notebooks (nbdev-readme would
+# overwrite it with a worse one: a <style> block GitHub shows as text, links to the site instead of the notebooks).
+"$PYTHON" scripts/readme.py
 
-if command -v quarto >/dev/null 2>&1; then
-  echo "== rendering the site and README.md with Quarto"
-  nbdev-readme
+# Quarto renders the site. Without one on the PATH, try the quarto-cli wrapper from PyPI (the `site` extra),
+# which needs the network; without either, say so and stop there: the notebooks and README are done.
+scripts_dir=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+export PATH="$PATH:$scripts_dir"
+has_quarto() { command -v quarto >/dev/null 2>&1 && quarto --version >/dev/null 2>&1; }
+if ! has_quarto; then
+  echo "== Quarto is not on the PATH: trying pip install -e '.[site]' (Quarto's PyPI wrapper, quarto-cli)"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[site]" || echo "   (pip could not install quarto-cli)"
+fi
+if has_quarto; then
+  echo "== rendering the site with Quarto $(quarto --version)"
   nbdev-docs
   echo "The site is in _docs/ (open _docs/index.html, or run nbdev-preview)."
 else
-  "$PYTHON" scripts/readme.py
   cat <<'TXT'
 == Quarto is not installed, so the site was not rendered. The notebooks were executed and saved with their
-   outputs, and README.md was written from nbs/index.ipynb. To render the site, install Quarto
-   (https://quarto.org/docs/get-started/, or `nbdev-install-quarto` on Linux/macOS with internet), then run
+   outputs, and README.md was written from nbs/index.ipynb. To render the site, install Quarto with
+   `pip install -e ".[site]"` (needs the internet) or from https://quarto.org/docs/get-started/, then run
    `nbdev-docs` (site in _docs/) or `nbdev-preview`.
 TXT
 fi

@@ -18,11 +18,13 @@ unchanged() {  # unchanged "what" command... : run the command and fail if it ch
   echo "ok: $what"
 }
 
-echo "== 1/4 the package is in sync with the notebooks (nbdev-export leaves no diff)"
+echo "== 1/5 the package is in sync with the notebooks (nbdev-export leaves no diff)"
 unchanged "nbdev-export leaves no diff" nbdev-export
-echo "== 2/4 the notebooks are clean (nbdev-clean leaves no diff)"
+echo "== 2/5 the notebooks are clean (nbdev-clean leaves no diff)"
 unchanged "nbdev-clean leaves no diff" nbdev-clean
-echo "== 3/4 every notebook executes top to bottom at quick size (nbdev-test)"
+echo "== 3/5 every notebook executes top to bottom at quick size (nbdev-test)"
 time nbdev-test --timing
-echo "== 4/4 pytest tests/"
-time "$PYTHON" -m pytest tests/ -q
+echo "== 4/5 the web pages: nbdev-proc-nbs with no data and no network, then the pages in _proc/ (tests/test_pages.py)"
+time "$PYTHON" -m pytest tests/test_pages.py -q
+echo "== 5/5 pytest tests/ (the modules)"
+time "$PYTHON" -m pytest tests/ -q --ignore=tests/test_pages.py

@@ -265,3 +265,11 @@ def test_exercise_checks(capsys):
     assert not check_conv2d(lambda x, w, **kw: 1/0)
     out = capsys.readouterr().out
     assert 'Right!' in out and 'Not yet.' in out and 'ZeroDivisionError' in out
+
+
+def test_conv_animation_html():
+    "The pages show the animation as HTML with its frames embedded and play/step controls (Quarto renders no GIF output)."
+    anim = conv_animation(n=5, k=3, s=2, p=1)
+    html = anim.to_jshtml()
+    assert html.count('data:image/png;base64') == conv_output_size(5, 3, 2, 1)**2 and 'anim-buttons' in html
+    with pytest.raises(ValueError, match='larger than padded input'): conv_animation(n=2, k=5)

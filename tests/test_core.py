@@ -8,9 +8,7 @@ from fastai.data.external import fastai_cfg
 
 from cnn_course.core import *
 
-# Canonical per-class counts of the MNIST splits (LeCun et al.), digits 0..9.
-MNIST_COUNTS = dict(train=[5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
-                    test=[980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+# MNIST_COUNTS (canonical per-class counts of the MNIST splits) comes from cnn_course.core.
 
 
 # --- the size setting -------------------------------------------------------------------------
@@ -83,7 +81,7 @@ def test_load_mnist(split, n):
     x, y = load_mnist(split)
     assert x.shape == (n, 28, 28) and x.dtype == torch.uint8
     assert y.shape == (n,) and y.dtype == torch.int64
-    assert torch.bincount(y, minlength=10).tolist() == MNIST_COUNTS[split]
+    assert torch.bincount(y, minlength=10).tolist() == list(MNIST_COUNTS[split])
     assert (dataset_folder('mnist')/f"{'training' if split == 'train' else 'testing'}-v1.npz").exists()
 
 
@@ -155,3 +153,12 @@ def test_verdict(capsys):
     assert verdict(0, 'the answer', 'a hint') is False
     out = capsys.readouterr().out.splitlines()
     assert out == ['✓ Right! the answer', '✗ Not yet. a hint']
+
+
+def test_record_result_task(tmp_path, monkeypatch):
+    "Each result names its task, so a 2-class accuracy is not read beside 10-class ones as if comparable."
+    monkeypatch.setenv(SIZE_ENV, 'full')
+    path = tmp_path/'r.json'
+    assert record_result('02 y', 'n', 'd', 99.0, task='3 vs 7, 2 classes', path=path)['task'] == '3 vs 7, 2 classes'
+    assert results_table(path).task.tolist() == ['3 vs 7, 2 classes'] and list(results_table(path).columns) == RESULT_COLUMNS
+    with pytest.raises(TypeError, match='task must be a non-empty str'): record_result('02 y', 'n', 'd', 99.0, task='', path=path)

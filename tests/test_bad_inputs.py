@@ -1,0 +1,271 @@
+"Walk the public API with bad inputs (issue 10): each must raise a ValueError or TypeError naming the argument, never pass silently."
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import cnn_course.core, cnn_course.mlp, cnn_course.conv, cnn_course.pool, cnn_course.receptive, cnn_course.resnet
+from cnn_course.core import *
+from cnn_course.mlp import *
+from cnn_course.conv import *
+from cnn_course.pool import *
+from cnn_course.receptive import *
+from cnn_course.resnet import *
+
+g = torch.Generator().manual_seed(0)
+img, x4 = torch.rand(8, 8, generator=g), torch.rand(2, 1, 8, 8, generator=g)
+u8 = torch.randint(0, 256, (2, 8, 8), dtype=torch.uint8, generator=g)
+y2 = torch.tensor([0, 1])
+dl = TensorLoader(x4, y2, bs=2)
+net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+rf = receptive_field(nn.Conv2d(1, 1, 3), (1, 8, 8))
+history = pd.DataFrame(dict(epoch=[1], train_loss=[1.], valid_loss=[1.]))
+ok_conv = lambda x, w, stride=1, padding=0, dilation=1: torch.nn.functional.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
+
+# (function, args, kwargs, a word the message must contain: the argument's name)
+CASES = [
+    (dataset_folder, ('imagenet',), {}, 'name'),
+    (get_data, ('imagenet',), {}, 'name'),
+    (load_mnist, ('valid',), {}, 'split'),
+    (load_mnist, ('test',), dict(refresh='yes'), 'refresh'),
+    (seed_everything, ('1',), {}, 'seed'),
+    (seed_everything, (1.5,), {}, 'seed'),
+    (banner, (), dict(show='no'), 'show'),
+    (verdict, (True, 3, 'x'), {}, 'right'),
+    (record_result, ('01', 'm', 'd', 101), dict(force=True), 'accuracy'),
+    (record_result, ('01', 'm', 'd', 90), dict(epochs=-1, force=True), 'epochs'),
+    (record_result, ('01', 'm', 'd', 90), dict(epochs=1.5, force=True), 'epochs'),
+    (record_result, ('01', 'm', 'd', 90), dict(seconds_per_epoch=-2, force=True), 'seconds_per_epoch'),
+    (record_result, (None, 'm', 'd', 90), dict(force=True), 'chapter'),
+    (results_table, (3,), {}, 'path'),
+    (record_result, ('01', 'm', 'd', 90), dict(task='', force=True), 'task'),
+    (flow_diagram, ({},), {}, 'nodes'),
+    (flow_diagram, ({'a': 'x'},), dict(edges=[('a', 'b')]), 'nodes'),
+    (flow_diagram, ({'a': 'x'},), dict(edges=[('a',)]), 'edge'),
+    (flow_diagram, ({'a': 'x', 'b': 'y'},), dict(pos={'a': (0, 0)}), 'pos'),
+    (flow_diagram, ({'a': 'x'},), dict(per_row=0), 'per_row'),
+    (flow_diagram, ({'a': 'x'},), dict(fontsize=-1), 'fontsize'),
+    (normalise_pixels, (torch.rand(3),), {}, 'x'),
+    (normalise_pixels, (torch.tensor([-0.42, 0.3, 2.8]),), {}, 'x'),   # already standardised
+    (normalise_pixels, (torch.ones(3, dtype=torch.bool),), {}, 'x'),
+    (normalise_pixels, (u8,), dict(how='zscore'), 'how'),
+    (normalise_pixels, ([1, 2],), {}, 'x'),
+    (mnist_tensors, ('valid',), {}, 'split'),
+    (mnist_tensors, ('test',), dict(n=0), 'n'),
+    (mnist_tensors, ('test',), dict(n='5'), 'n'),
+    (TensorLoader, ('abc', 'abc'), {}, 'x'),
+    (TensorLoader, (x4, y2), dict(bs=0), 'bs'),
+    (TensorLoader, (x4, torch.tensor([1])), {}, 'length'),
+    (mnist_loaders, (), dict(n_valid=0), 'n_valid'),
+    (mnist_loaders, (), dict(bs=0), 'bs'),
+    (mlp, ((784,),), {}, 'sizes'),
+    (mlp, ((784, 0, 10),), {}, 'sizes'),
+    (mlp, ((784, 10),), dict(p=1.0), 'p'),
+    (param_table, ('model',), {}, 'model'),
+    (manual_cross_entropy, (torch.zeros(2, 3), torch.tensor([0, 3])), {}, 'targets'),
+    (manual_cross_entropy, (torch.zeros(2, 3), torch.tensor([0., 1.])), {}, 'targets'),
+    (manual_cross_entropy, (torch.zeros(3), torch.tensor([0])), {}, 'logits'),
+    (evaluate, (net, []), {}, 'dl'),
+    (fit, (net, dl, dl, 0), {}, 'epochs'),
+    (fit, (net, dl, dl, 1), dict(lr=-1), 'lr'),
+    (fit, (net, dl, None, 1), {}, 'valid_dl'),
+    (plot_learning_curves, (pd.DataFrame(dict(a=[1])),), {}, 'history'),
+    (fastai_loaders, ('abc', 'def'), {}, 'train_dl'),
+    (shift_images, (u8, 1), dict(fill=-1), 'fill'),
+    (shift_images, (u8, 1), dict(fill=0.5), 'fill'),
+    (shift_images, (u8, 8), {}, 'dx'),
+    (shift_images, (u8, 1.5), {}, 'dx'),
+    (shift_images, (torch.rand(8, 8), 1), {}, 'x'),
+    (accuracy_vs_shift, (mlp((64, 2)), x4[:0], y2[:0]), {}, 'x'),
+    (random_permutation, (0,), {}, 'n_pixels'),
+    (permute_pixels, (x4, torch.arange(63)), {}, 'perm'),
+    (permute_pixels, (x4, torch.zeros(64, dtype=torch.long)), {}, 'perm'),
+    (conv_output_size, (5, 0), {}, 'kernel'),
+    (conv_output_size, (2, 5), {}, 'larger'),
+    (conv_output_size, (5, 3), dict(s=0), 'stride'),
+    (pad2d, (img, -1), {}, 'p'),
+    (pad2d, (img, 1), dict(mode='edge'), 'mode'),
+    (pad2d, (torch.rand(0, 4), 1), dict(mode='replicate'), 'p'),
+    (pad2d, (img, 8), dict(mode='reflect'), 'p'),
+    (conv2d_loops, (x4, torch.rand(1, 2, 3, 3)), {}, 'weight'),
+    (conv2d_loops, (x4, torch.rand(1, 1, 3, 3)), dict(stride=0), 'stride'),
+    (conv2d_unfold, (x4.long(), torch.rand(1, 1, 3, 3)), {}, 'x'),
+    (conv2d_unfold, (x4, torch.rand(1, 1, 3, 3)), dict(bias=torch.rand(2)), 'bias'),
+    (random_conv_case, ('g',), {}, 'g'),
+    (torch_conv2d, (x4, torch.rand(1, 1, 3, 3)), dict(padding_mode='edge'), 'padding_mode'),
+    (filter2d, (x4, torch.rand(3, 3)), {}, 'img'),
+    (filter2d, (img, torch.rand(1, 3, 3)), {}, 'kernel'),
+    (show_kernels, ({},), {}, 'kernels'),
+    (show_kernels, ('top_edge',), {}, 'kernels'),
+    (show_feature_maps, (img, {}), {}, 'kernels'),
+    (check_horizontal_edges, (3,), {}, 'answer'),
+    (animate_conv, ('/tmp/never.gif',), dict(n=2, k=5), 'larger'),
+    (conv_animation, (), dict(n=2, k=5), 'larger'),
+    (conv_animation, (), dict(interval=0), 'interval'),
+    (conv_block, (0, 8), {}, 'ni'),
+    (conv_block, (1, 0), {}, 'nf'),
+    (small_cnn, ((),), {}, 'channels'),
+    (small_cnn, ((8, 0),), {}, 'channels'),
+    (small_cnn, (), dict(n_out=0), 'n_out'),
+    (conv_vs_dense, (mlp((784, 10)),), {}, 'conv'),
+    (conv_vs_dense, (net,), dict(input_size=(28, 28)), 'input_size'),
+    (show_conv, (img,), dict(kernel='nope'), 'kernel'),
+    (check_conv2d, (ok_conv,), dict(n_cases=0), 'n_cases'),
+    (check_conv2d, (ok_conv,), dict(n_cases=-3), 'n_cases'),
+    (check_conv2d, ('not a function',), {}, 'fn'),
+    (check_output_size, ('14',), {}, 'answer'),
+    (check_conv_params, ('12832',), {}, 'answer'),
+    (check_bottom_edge, ('kernel',), {}, 'kernel'),
+    (max_pool2d, (torch.ones(4, 4, dtype=torch.bool), 2), {}, 'bool'),
+    (max_pool2d, (img, 0), {}, 'kernel_size'),
+    (max_pool2d, (img, 2), dict(padding=2), 'padding'),
+    (avg_pool2d, (img.long(), 2), {}, 'floating'),
+    (avg_pool2d, ([[1.]], 2), {}, 'x'),
+    (mnist_cnn, (0,), {}, 'c1'),
+    (feature_change, (net, x4[:0]), {}, 'x'),
+    (feature_change, ('f', x4), {}, 'f'),
+    (check_pool_output, ('14',), {}, 'answer'),
+    (check_min_pool, (3,), {}, 'min_pool2d'),
+    (window_step, (Axis(1, 1, 0), -3), {}, 'kernel'),
+    (window_step, (Axis(1, 1, 0), 3, 0), {}, 'stride'),
+    (window_step, (Axis(1, 1, 0), 3, 1, 0, 0), {}, 'dilation'),
+    (window_step, ((1, 1), 3), {}, 'axis'),
+    (receptive_field, ('model', (1, 8, 8)), {}, 'model'),
+    (receptive_field, (net, (8, 0)), {}, 'input_size'),
+    (receptive_field, (net, (3, 8, 8)), {}, 'input_size'),
+    (receptive_box, (rf,), dict(layer='nope'), 'layer'),
+    (receptive_box, (rf, (6, 0)), {}, 'index'),
+    (receptive_box, ('rf',), {}, 'rf'),
+    (SumPool2d, (0,), {}, 'kernel_size'),
+    (linearised, ('model',), {}, 'model'),
+    (measured_receptive_box, (net, (1, 8, 8), (9, 9)), {}, 'index'),
+    (plot_receptive_field, (img, (0, 0, 1)), {}, 'boxes'),
+    (effective_receptive_field, (net,), {}, 'input_size'),
+    (effective_receptive_field, (net, (1, 8, 8)), dict(n=0), 'n'),
+    (effective_receptive_field, (net,), dict(inputs=torch.full((2, 1, 8, 8), float('nan'))), 'inputs'),
+    (erf_extent, (torch.zeros(5, 5),), {}, 'erf'),
+    (erf_extent, (torch.ones(5, 5),), dict(mass=1.5), 'mass'),
+    (erf_spread, (torch.full((5, 5), float('nan')),), {}, 'erf'),
+    (plot_effective_receptive_field, (torch.zeros(3),), {}, 'erf'),
+    (check_rf_size, ('7',), {}, 'answer'),
+    (dataset_folder, ([1, 2],), {}, 'name'),
+    (evaluate, ('model', dl), {}, 'model'),
+    (evaluate, (net, 'abc'), {}, 'dl'),
+    (fit, ('model', dl, dl, 1), {}, 'model'),
+    (fit, (net, 3, dl, 1), {}, 'train_dl'),
+    (fit, (net, dl, dl, 1), dict(lr='big'), 'lr'),
+    (plot_learning_curves, ('history',), {}, 'history'),
+    (accuracy_vs_shift, ('model', x4, y2), {}, 'model'),
+    (show_feature_maps, ('img', {'a': torch.rand(3, 3)}), {}, 'img'),
+    (plot_receptive_field, (None, (0, 0, 1, 1)), {}, 'image'),
+    (measured_receptive_box, (net, (1, 2, 2)), {}, 'input_size'),
+    (effective_receptive_field, (net, (1, 2, 2)), {}, 'input_size'),
+    (check_covers_digit, ('net',), {}, 'model'),
+]
+
+# Public names that take no argument a learner could get wrong in a way worth walking, or that are not functions.
+
+# chapter 04 (cnn_course.resnet) and core's load_cifar
+u8_4d = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8, generator=g)
+cifar_dls = fastai_loaders(CifarLoader(u8_4d, y2, bs=2), CifarLoader(u8_4d, y2, bs=2))
+x3 = torch.rand(2, 3, 8, 8, generator=g)
+CASES += [
+    (load_cifar, ('valid',), {}, 'split'),
+    (load_cifar, ('test',), dict(refresh='yes'), 'refresh'),
+    (show_cifar, (torch.zeros(2, 1, 8, 8, dtype=torch.uint8),), {}, 'x'),
+    (channel_stats, (np.zeros((2, 3, 8, 8)),), {}, 'x'),
+    (channel_stats, (torch.zeros(0, 3, 8, 8, dtype=torch.uint8),), {}, 'x'),
+    (random_crop_flip, (u8_4d,), dict(pad=-1), 'pad'),
+    (random_crop_flip, (u8_4d,), dict(pad_mode='edge'), 'pad_mode'),
+    (random_crop_flip, (u8[0],), {}, 'x'),
+    (CifarLoader, (x3, y2), {}, 'x'),
+    (CifarLoader, (u8_4d, y2), dict(bs=0), 'bs'),
+    (CifarLoader, ('images', y2), {}, 'x'),
+    (cifar_loaders, (), dict(n_train=0), 'n_train'),
+    (cifar_loaders, (), dict(n_valid=50_000), 'n_valid'),
+    (plain_cnn, (21,), {}, 'depth'),
+    (plain_cnn, (20,), dict(init='xavier'), 'init'),
+    (plain_cnn, (20,), dict(n_classes=0), 'n_classes'),
+    (activation_stds, (nn.Conv2d(3, 3, 1), x3), {}, 'layers'),
+    (conv_stack, (0,), {}, 'depth'),
+    (conv_stack, (5,), dict(init='xavier'), 'init'),
+    (autocast_dtype, (3,), {}, 'device_type'),
+    (DeviceAutocast, (torch.float64,), {}, 'dtype'),
+    (train_speed, (cifar_resnet(8), CifarLoader(u8_4d, y2, bs=2)), dict(steps=0), 'steps'),
+    (cifar_learner, (cifar_resnet(8), cifar_dls), dict(label_smoothing=1.0), 'label_smoothing'),
+    (cifar_learner, (cifar_resnet(8), cifar_dls), dict(wd=-1.0), 'wd'),
+    (relu_stats, (nn.Linear(2, 2),), {}, 'model'),
+    (show_activation_stats, ({},), {}, 'runs'),
+    (BatchNorm2d, (0,), {}, 'num_features'),
+    (BatchNorm2d, (4,), dict(momentum=2.0), 'momentum'),
+    (PadShortcut, (4, 2, 1), {}, 'nf'),
+    (BasicBlock, (0, 8), {}, 'ni'),
+    (BasicBlock, (8, 8), dict(shortcut='D'), 'shortcut'),
+    (BasicBlock, (8, 8), dict(stride=0), 'stride'),
+    (cifar_resnet, (21,), {}, 'depth'),
+    (cifar_resnet, (20,), dict(shortcut='D'), 'shortcut'),
+    (cifar_resnet, (20,), dict(avg_down=True), 'avg_down'),
+    (compare_training, ({}, cifar_dls, 1), {}, 'models'),
+    (compare_training, ({'m': lambda: cifar_resnet(8)}, cifar_dls, 0), {}, 'epochs'),
+    (plot_degradation, ({},), {}, 'results'),
+    (conv_grad_norms, (nn.Linear(2, 2), x3, y2), {}, 'model'),
+    (Bottleneck, (0, 8), {}, 'ni'),
+    (Bottleneck, (8, 8), dict(stride_in_3x3='yes'), 'stride_in_3x3'),
+    (macs, (nn.Conv2d(3, 3, 1),), dict(input_size=()), 'input_size'),
+    (ResNet, (nn.Linear, [2, 2, 2, 2]), {}, 'block'),
+    (ResNet, (BasicBlock, [2, 2]), {}, 'layers'),
+    (resnet18, (), dict(n_classes=0), 'n_classes'),
+    (resnet34, (), dict(deep_stem='yes'), 'deep_stem'),
+    (resnet50, (), dict(stride_in_3x3=1), 'stride_in_3x3'),
+    (resnet101, (), dict(avg_down=None), 'avg_down'),
+    (resnet152, (), dict(zero_init='no'), 'zero_init'),
+    (stage_table, (resnet18(),), dict(input_size=(3,)), 'input_size'),
+    (train_recipe, (cifar_resnet(8), 1), dict(momentum=0.9), 'momentum'),
+    (train_recipe, (cifar_resnet(8), 0), {}, 'epochs'),
+    (flip_tta_accuracy, ('model', []), {}, 'model'),
+    (flip_tta_accuracy, (cifar_resnet(8), []), {}, 'dl'),
+    (Mul, ('2',), {}, 'scale'),
+    (ConvGroup, (0, 8), {}, 'ni'),
+    (fast_net, ((64, 256),), {}, 'widths'),
+    (init_whitening, (nn.Conv2d(3, 10, 2), x3), {}, 'conv'),
+    (Lookahead, (0,), {}, 'every'),
+    (FreezeBiasAfter, (-1,), {}, 'epochs'),
+    (train_fast, (0,), {}, 'epochs'),
+    (epochs_for_budget, (cifar_resnet(8), CifarLoader(u8_4d, y2, bs=2), 100, 0), {}, 'budget_s'),
+    (epochs_for_budget, (cifar_resnet(8), CifarLoader(u8_4d, y2, bs=2), 100, 10), dict(margin=1.5), 'margin'),
+    (check_kaiming_std, ('0.06',), {}, 'answer'),
+    (check_fold_bn, (None,), {}, 'fold'),
+    (check_resnet_params, ('464154',), {}, 'answer'),
+]
+
+EXEMPT = {'DataMissingError', 'course_size', 'by_size', 'default_device', 'Axis', 'FastDropout', 'conv_explorer',
+          'check_param_count', 'check_cross_entropy', 'check_dropout_value', 'check_unpermute',
+          'ValidateLastEpoch'}  # a callback with no arguments
+
+
+@pytest.mark.parametrize('fn,args,kwargs,word', CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+def test_bad_input_is_refused(fn, args, kwargs, word, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                                    # nothing may be written beside the tests
+    try: result = fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        assert word.lower() in str(e).lower(), f"{fn.__name__}: the error does not name {word!r}: {e}"
+        return
+    if isinstance(result, bool) and result is False and fn.__name__.startswith('check_'): return   # an exercise check said "not yet"
+    pytest.fail(f"{fn.__name__}{args}{kwargs} returned {result!r} silently")
+
+
+def test_every_public_function_is_walked():
+    public = {n for m in (cnn_course.core, cnn_course.mlp, cnn_course.conv, cnn_course.pool, cnn_course.receptive, cnn_course.resnet) for n in m.__all__ if callable(getattr(m, n)) and getattr(getattr(m, n), '__module__', '') == m.__name__}
+    walked = {c[0].__name__ for c in CASES}
+    assert public - EXEMPT - walked == set()
+
+
+@pytest.mark.parametrize('seed', [np.int64(3), np.int32(3), 3])
+def test_numpy_ints_are_valid_seeds(seed):
+    assert seed_everything(seed) == 3
+
+
+def test_check_conv2d_needs_cases(capsys):
+    with pytest.raises(ValueError, match='n_cases'): check_conv2d(lambda *a, **k: None, n_cases=0)
+    assert 'Right' not in capsys.readouterr().out

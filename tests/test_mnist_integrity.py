@@ -1,0 +1,113 @@
+"MNIST and data-folder integrity (issue 10): damaged caches, missing or broken PNGs, empty folders, failed downloads."
+import shutil, socket, zipfile
+
+import numpy as np
+import pytest
+import torch
+from fastai.data.external import fastai_cfg
+
+from cnn_course.core import *
+from cnn_course.core import DataMissingError
+
+
+@pytest.fixture(scope='module')
+def mnist_home(tmp_path_factory):
+    "A FASTAI_HOME whose MNIST test PNGs are a private copy (training is linked: never written)."
+    home = tmp_path_factory.mktemp('fastai_home')
+    real = dataset_folder('mnist')
+    (home/'data'/'mnist_png').mkdir(parents=True)
+    shutil.copytree(real/'testing', home/'data'/'mnist_png'/'testing')
+    (home/'data'/'mnist_png'/'training').symlink_to(real/'training', target_is_directory=True)
+    return home
+
+
+@pytest.fixture
+def home(mnist_home, monkeypatch):
+    monkeypatch.setenv('FASTAI_HOME', str(mnist_home))
+    fastai_cfg.cache_clear()
+    yield mnist_home
+    fastai_cfg.cache_clear()
+
+
+def _cache(home): return home/'data'/'mnist_png'/'testing-v1.npz'
+
+
+def test_counts_constant_is_canonical():
+    assert sum(MNIST_COUNTS['train']) == 60_000 and sum(MNIST_COUNTS['test']) == 10_000
+
+
+def test_good_copy_loads(home):
+    x, y = load_mnist('test', refresh=True)
+    assert x.shape == (10_000, 28, 28) and torch.bincount(y).tolist() == list(MNIST_COUNTS['test'])
+    assert _cache(home).exists()
+
+
+def _truncate(p): p.write_bytes(p.read_bytes()[:len(p.read_bytes())//2])
+def _flip(p):
+    b = bytearray(p.read_bytes()); b[len(b)//2] ^= 0xFF; p.write_bytes(bytes(b))
+def _few(p): np.savez_compressed(p, x=np.zeros((100, 28, 28), np.uint8), y=np.zeros(100, np.int64))
+def _floats(p):
+    with np.load(p) as d: x, y = d['x'], d['y']
+    np.savez_compressed(p, x=x.astype(np.float32), y=y)
+def _garbage(p): p.write_bytes(b'not a zip file')
+
+
+@pytest.mark.parametrize('damage', [_truncate, _flip, _few, _floats, _garbage])
+def test_damaged_cache_is_rebuilt_with_a_warning(home, damage):
+    load_mnist('test')                                            # a good cache first
+    damage(_cache(home))
+    with pytest.warns(UserWarning, match=r'testing-v1\.npz.*refresh=True'):
+        x, y = load_mnist('test')
+    assert x.shape == (10_000, 28, 28) and x.dtype == torch.uint8
+    assert torch.bincount(y).tolist() == list(MNIST_COUNTS['test'])
+    with np.load(_cache(home)) as d: assert d['x'].shape == (10_000, 28, 28) and d['x'].dtype == np.uint8  # rebuilt on disk
+
+
+def test_missing_png_is_refused_and_cache_kept(home):
+    load_mnist('test')
+    before = _cache(home).read_bytes()
+    png = home/'data'/'mnist_png'/'testing'/'7'/'0.png'
+    moved = png.with_suffix('.bak'); png.rename(moved)
+    try:
+        with pytest.raises(DataMissingError, match=r"(?s)9,999 digits.*was not written"): load_mnist('test', refresh=True)
+        assert _cache(home).read_bytes() == before                   # the good cache is not overwritten
+        _cache(home).unlink()
+        with pytest.raises(DataMissingError, match='incomplete'): load_mnist('test')
+        assert not _cache(home).exists()                              # and no bad cache is written
+    finally: moved.rename(png)
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'wrong size'])
+def test_broken_png_is_named(home, damage):
+    from PIL import Image
+    png = home/'data'/'mnist_png'/'testing'/'2'/'1.png'
+    good = png.read_bytes()
+    try:
+        if damage == 'truncated': png.write_bytes(good[:len(good)//2])
+        else: Image.new('L', (32, 32)).save(png)
+        with pytest.raises(ValueError, match=r'testing/2/1\.png'): load_mnist('test', refresh=True)
+    finally: png.write_bytes(good)
+
+
+@pytest.fixture
+def empty_home(tmp_path, monkeypatch):
+    monkeypatch.setenv('FASTAI_HOME', str(tmp_path))
+    fastai_cfg.cache_clear()
+    yield tmp_path
+    fastai_cfg.cache_clear()
+
+
+@pytest.mark.parametrize('name', sorted(DATASETS))
+def test_empty_data_folder_is_incomplete(empty_home, name):
+    dataset_folder(name).mkdir(parents=True)
+    with pytest.raises(DataMissingError, match=r'(?s)incomplete.*To fix') as info: get_data(name)
+    assert repr(name) in str(info.value) and str(dataset_folder(name)) in str(info.value)
+
+
+def test_failed_download_leaves_nothing(empty_home, monkeypatch):
+    def refuse(*args, **kwargs): raise OSError('network disabled by the test')
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket, 'create_connection', refuse)
+    with pytest.raises(DataMissingError): get_data('mnist_tiny')
+    left = sorted(str(p.relative_to(empty_home)) for p in empty_home.rglob('*') if p.is_file())
+    assert left == [], left
