@@ -271,7 +271,7 @@ class ReleaseMemory(Callback):
 def cifar_learner(
     model:nn.Module,             # the network to train
     dls,                         # fastai `DataLoaders`, e.g. `fastai_loaders(*cifar_loaders())`
-    wd:float=5e-4,               # weight decay (L2, coupled, as in the ResNet paper); BatchNorm and biases get none
+    wd:float=5e-4,               # weight decay (L2, coupled, as in the ResNet paper); PyTorch's BatchNorm layers and biases get none
     label_smoothing:float=0.1,   # share of the target spread over all classes
     mom:float=0.9,               # SGD momentum (`fit_one_cycle` cycles it unless told otherwise)
     amp:bool=True,               # mixed precision through `DeviceAutocast` where the device supports it
