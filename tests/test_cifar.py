@@ -14,13 +14,7 @@ from cnn_course.resnet import *
 FAST = settings(max_examples=40, deadline=None)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    "Two torch threads on a shared 2-core machine stall far more than they gain: run this module on one."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')   # see conftest.py
 
 
 def _u8(*shape, seed=0): return torch.randint(0, 256, shape, dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))

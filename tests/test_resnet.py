@@ -17,13 +17,7 @@ PARAMS = dict(resnet18=11_689_512, resnet34=21_797_672, resnet50=25_557_032, res
 GMACS = dict(resnet18=1.814, resnet34=3.664, resnet50=4.089, resnet101=7.801, resnet152=11.514)  # at 224×224
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    "Two torch threads on a shared 2-core machine stall far more than they gain: run this module on one."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')   # see conftest.py
 
 
 def n_params(m): return sum(p.numel() for p in m.parameters())
