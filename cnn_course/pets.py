@@ -17,6 +17,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from PIL import Image
 from .core import verdict
+from .conv import _check_int
 from .resnet import resnet34, resnet50, DeviceAutocast, ReleaseMemory, autocast_dtype
 from fastai.data.block import DataBlock, CategoryBlock, MultiCategoryBlock
 from fastai.data.transforms import get_image_files, Normalize
@@ -119,7 +120,7 @@ def subset_per_breed(
     "At most `n` randomly chosen photos of each breed."
     if n is None: return list(files)
     _check_files(files)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2: raise ValueError(f"n must be an int >= 2 (a breed needs a training and a validation photo) or None, got {n!r}")
+    n = _check_int(n, 'n', 2)   # a breed needs a training and a validation photo
     rng = np.random.default_rng(seed)
     by_breed = {}
     for i, f in enumerate(files): by_breed.setdefault(pet_breed(f), []).append(i)
@@ -133,7 +134,7 @@ def stratified_split(
     seed:int=42,           # random seed of the shuffle
 ) -> tuple:                # (train indices, valid indices), each sorted
     "Split indices so that every class has `valid_pct` of its items (at least one) in validation and at least one in training."
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)): raise TypeError(f"seed must be an int, got {seed!r}")
+    _check_int(seed, 'seed', 0)
     if isinstance(valid_pct, bool) or not isinstance(valid_pct, (int, float, np.number)) or not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be a number in (0, 1), got {valid_pct!r}")
     labels = list(labels)
     by_class = {}
@@ -160,6 +161,10 @@ def stratified_splitter(
 LITE_STATS = ([127/255]*3, [128/255]*3)  # EfficientNet-Lite inputs: (pixel - 127)/128 for pixels in 0..255, as mean/std of 0..1 images
 IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # torchvision's ImageNet models: per-channel mean/std of 0..1 images
 
+def _check_stats(stats):
+    "Refuse anything but a (mean, std) pair."
+    if not (isinstance(stats, (tuple, list)) and len(stats) == 2): raise TypeError(f"stats must be a (mean, std) pair such as LITE_STATS or IMAGENET_STATS, got {stats!r}")
+
 # %% ../nbs/05_pets_classification.ipynb #f623ecc4
 LABELS = ('species', 'breed', 'multi')  # what `pets_dls` can label: cat/dog, the 37 breeds, or both at once
 
@@ -176,13 +181,12 @@ def pets_dls(
 ):                        # fastai `DataLoaders`
     "fastai `DataLoaders` for the pet photos: labels from file names, a stratified split, presizing, batch augmentation."
     if label not in LABELS: raise ValueError(f"label must be one of {LABELS}, got {label!r}")
-    for name, v in dict(size=size, presize=presize, bs=bs).items():
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
+    for name, v in dict(size=size, presize=presize, bs=bs).items(): _check_int(v, name, 1)
     if presize < size: raise ValueError(f"presize must be at least size ({size}), got {presize}")
     if files is None and not (Path(path)/'images').is_dir(): raise ValueError(f"path must be the Oxford-IIIT Pet folder holding images/, got {path} (no images/ there)")
     items = list(files) if files is not None else get_image_files(Path(path)/'images')
     if not items: raise ValueError(f"files: no photos found (path {path})")
-    if not (isinstance(stats, (tuple, list)) and len(stats) == 2): raise TypeError(f"stats must be a (mean, std) pair such as LITE_STATS or IMAGENET_STATS, got {stats!r}")
+    _check_stats(stats)
     get_y = dict(species=pet_species, breed=pet_breed, multi=pet_labels)[label]
     block = MultiCategoryBlock if label == 'multi' else CategoryBlock
     db = DataBlock(blocks=(ImageBlock, block), get_y=get_y, splitter=stratified_splitter(valid_pct, seed),
@@ -241,7 +245,7 @@ def imagenet_top1(
 ) -> pd.DataFrame:   # photo, top-1 class, its probability, whether it is a cat or dog class
     "Each photo's most probable ImageNet class under normalisation `stats`."
     if not isinstance(photos, dict) or not photos: raise ValueError(f"photos must be a non-empty dict of name -> image, got {photos!r:.80}")
-    if not (isinstance(stats, (tuple, list)) and len(stats) == 2): raise TypeError(f"stats must be a (mean, std) pair such as LITE_STATS or IMAGENET_STATS, got {stats!r}")
+    _check_stats(stats)
     import torchvision
     cats = torchvision.models.ResNet34_Weights.IMAGENET1K_V1.meta['categories']   # class names only, no download
     mean, std = (torch.tensor(s).view(3, 1, 1) for s in stats)
@@ -352,7 +356,7 @@ def linear_probe(
         raise ValueError(f"x_train and x_valid must be N×C and M×C with the same C, got {tuple(x_train.shape)} and {tuple(x_valid.shape)}")
     if len(x_train) != len(y_train) or len(x_valid) != len(y_valid): raise ValueError("y_train and y_valid must have one class index per row of x_train and x_valid")
     if isinstance(wd, bool) or not isinstance(wd, (int, float)) or wd < 0: raise ValueError(f"wd must be a number >= 0, got {wd!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    _check_int(steps, 'steps', 1)
     if y_train.is_floating_point() or y_valid.is_floating_point(): raise TypeError("y_train and y_valid must hold integer class indices")
     if len(x_train) < 2: raise ValueError(f"x_train must have at least 2 rows to standardise, got {len(x_train)}")
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6
@@ -424,13 +428,17 @@ def threshold_sweep(
                               exact_match=exact_match(probs, targets, float(t))) for t in thresholds])
 
 # %% ../nbs/05_pets_classification.ipynb #282f1543
+def _check_one_image(x):
+    "Refuse anything but a batch of one image, 1×3×H×W."
+    if x.ndim != 4 or x.shape[0] != 1: raise ValueError(f"x must be one image of shape 1×3×H×W, got {tuple(x.shape)}")
+
 def grad_cam(
     model:nn.Sequential, # nn.Sequential(body, head), as built by `pets_learner`
     x:torch.Tensor,      # one normalised image, 1×3×H×W
     cls:int,             # the class to explain
 ) -> torch.Tensor:       # h×w map (the body's output grid), scaled to [0, 1]
     "Grad-CAM of class `cls` for image `x`, from the body's last feature maps."
-    if x.ndim != 4 or x.shape[0] != 1: raise ValueError(f"x must be one image of shape 1×3×H×W, got {tuple(x.shape)}")
+    _check_one_image(x)
     store, training = {}, model.training
     h = model[0].register_forward_hook(lambda module, inp, out: store.__setitem__('acts', out))   # keep the body's output
     try:
@@ -453,9 +461,8 @@ def occlusion_map(
     bs:int=32,        # occluded copies per forward pass
 ) -> torch.Tensor:    # map of probability drops (one value per position), clipped at 0 and scaled to [0, 1]
     "How much hiding each square of `x` lowers the probability of class `cls`."
-    if x.ndim != 4 or x.shape[0] != 1: raise ValueError(f"x must be one image of shape 1×3×H×W, got {tuple(x.shape)}")
-    for name, v in dict(patch=patch, stride=stride, bs=bs).items():
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
+    _check_one_image(x)
+    for name, v in dict(patch=patch, stride=stride, bs=bs).items(): _check_int(v, name, 1)
     H, W = x.shape[-2:]
     if patch > min(H, W): raise ValueError(f"patch must be at most the image size {min(H, W)}, got {patch}")
     training = model.training
@@ -512,7 +519,7 @@ def top_k(
     k:int=3,       # how many breeds
 ) -> pd.DataFrame: # label and probability, most probable first
     "The `k` most probable classes for one photo."
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise ValueError(f"k must be a positive int, got {k!r}")
+    k = _check_int(k, 'k', 1)
     from fastai.vision.core import PILImage
     _, _, p = learn.predict(PILImage.create(img))
     p, idx = p.topk(min(k, len(p)))

@@ -4,7 +4,6 @@ import json, random, socket
 import numpy as np
 import pytest
 import torch
-from fastai.data.external import fastai_cfg
 
 from cnn_course.core import *
 
@@ -39,14 +38,6 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs): raise OSError('network disabled by the test')
     monkeypatch.setattr(socket.socket, 'connect', refuse)
     monkeypatch.setattr(socket, 'create_connection', refuse)
-
-
-@pytest.fixture
-def empty_fastai_home(tmp_path, monkeypatch):
-    monkeypatch.setenv('FASTAI_HOME', str(tmp_path))
-    fastai_cfg.cache_clear()
-    yield tmp_path
-    fastai_cfg.cache_clear()
 
 
 def test_dataset_folder_follows_fastai_home(empty_fastai_home):

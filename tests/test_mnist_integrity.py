@@ -4,7 +4,6 @@ import shutil, socket, zipfile
 import numpy as np
 import pytest
 import torch
-from fastai.data.external import fastai_cfg
 
 from cnn_course.core import *
 from cnn_course.core import DataMissingError
@@ -22,11 +21,7 @@ def mnist_home(tmp_path_factory):
 
 
 @pytest.fixture
-def home(mnist_home, monkeypatch):
-    monkeypatch.setenv('FASTAI_HOME', str(mnist_home))
-    fastai_cfg.cache_clear()
-    yield mnist_home
-    fastai_cfg.cache_clear()
+def home(mnist_home, fastai_home): return fastai_home(mnist_home)
 
 
 def _cache(home): return home/'data'/'mnist_png'/'testing-v1.npz'
@@ -89,25 +84,17 @@ def test_broken_png_is_named(home, damage):
     finally: png.write_bytes(good)
 
 
-@pytest.fixture
-def empty_home(tmp_path, monkeypatch):
-    monkeypatch.setenv('FASTAI_HOME', str(tmp_path))
-    fastai_cfg.cache_clear()
-    yield tmp_path
-    fastai_cfg.cache_clear()
-
-
 @pytest.mark.parametrize('name', sorted(DATASETS))
-def test_empty_data_folder_is_incomplete(empty_home, name):
+def test_empty_data_folder_is_incomplete(empty_fastai_home, name):
     dataset_folder(name).mkdir(parents=True)
     with pytest.raises(DataMissingError, match=r'(?s)incomplete.*To fix') as info: get_data(name)
     assert repr(name) in str(info.value) and str(dataset_folder(name)) in str(info.value)
 
 
-def test_failed_download_leaves_nothing(empty_home, monkeypatch):
+def test_failed_download_leaves_nothing(empty_fastai_home, monkeypatch):
     def refuse(*args, **kwargs): raise OSError('network disabled by the test')
     monkeypatch.setattr(socket.socket, 'connect', refuse)
     monkeypatch.setattr(socket, 'create_connection', refuse)
     with pytest.raises(DataMissingError): get_data('mnist_tiny')
-    left = sorted(str(p.relative_to(empty_home)) for p in empty_home.rglob('*') if p.is_file())
+    left = sorted(str(p.relative_to(empty_fastai_home)) for p in empty_fastai_home.rglob('*') if p.is_file())
     assert left == [], left

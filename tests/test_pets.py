@@ -20,6 +20,7 @@ from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat
 from fastai.metrics import accuracy, accuracy_multi
 from fastai.vision.learner import create_head
 
+from torch_helpers import randomise_bn, seeded_randn
 import cnn_course.resnet
 from cnn_course.pets import *
 from cnn_course.resnet import resnet18
@@ -29,9 +30,6 @@ BREEDS = ['Abyssinian', 'beagle', 'pug']   # one cat breed, two dog breeds
 PER_BREED = 8
 
 pytestmark = pytest.mark.usefixtures('one_thread')   # see conftest.py
-
-
-def _x(*shape, seed=0): return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def tiny_cam_model(seed=0, stride=1):
@@ -292,15 +290,6 @@ def test_top_k_and_show_attention(pet_folder):
 
 
 # --- backbones against torchvision --------------------------------------------------------------------
-def randomise_bn(model, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(0.5 + torch.rand(c, generator=g)); m.bias.copy_(0.1*torch.randn(c, generator=g))
-                m.running_mean.copy_(0.1*torch.randn(c, generator=g)); m.running_var.copy_(0.5 + torch.rand(c, generator=g))
-    return model
 
 
 @pytest.fixture
@@ -324,7 +313,7 @@ def test_imagenet_resnet_carries_torchvision_weights(arch, spy_torchvision):
     ours = imagenet_resnet(arch, weights=None)
     tv = spy_torchvision[arch]
     assert type(ours) is cnn_course.resnet.ResNet
-    x = _x(1, 3, 64, 64)
+    x = seeded_randn(1, 3, 64, 64)
     with torch.no_grad(): got, want = ours.eval()(x), tv(x)
     assert got.shape == (1, 1000)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
@@ -359,7 +348,7 @@ def test_lite_body_features_and_grid():
     pytest.importorskip('efficientnet_lite_pytorch')
     body = LiteBody(efficientnet_lite('lite0', pretrained=False))
     assert body_features(body) == 1280
-    with torch.no_grad(): assert body.eval()(_x(1, 3, 64, 64)).shape == (1, 1280, 2, 2)
+    with torch.no_grad(): assert body.eval()(seeded_randn(1, 3, 64, 64)).shape == (1, 1280, 2, 2)
     with pytest.raises(TypeError, match='model'): LiteBody(resnet18())
 
 
@@ -381,7 +370,7 @@ def test_efficientnet_lite0_loads_real_weights_offline():
     assert all(torch.equal(got[k], saved[k]) for k in saved)
     assert not all(torch.equal(got[k], v) for k, v in rand.state_dict().items() if v.is_floating_point())
     assert sum(p.numel() for p in pre.parameters()) == sum(p.numel() for p in rand.parameters())
-    with torch.no_grad(): assert pre.eval()(_x(1, 3, 64, 64)).shape == (1, 1000)
+    with torch.no_grad(): assert pre.eval()(seeded_randn(1, 3, 64, 64)).shape == (1, 1000)
 
 
 def test_stats_constants():
@@ -561,7 +550,7 @@ def cam_reference(model, x, cls):
 @pytest.mark.parametrize('stride', [1, 2])
 def test_grad_cam_against_autograd(seed, stride):
     model = tiny_cam_model(seed, stride)
-    x = _x(1, 3, 12, 10, seed=seed)
+    x = seeded_randn(1, 3, 12, 10, seed=seed)
     grid = model[0](x).shape[-2:]
     for cls in range(3):
         cam = grad_cam(model, x, cls)
@@ -572,22 +561,22 @@ def test_grad_cam_against_autograd(seed, stride):
 
 def test_grad_cam_checks():
     model = tiny_cam_model()
-    with pytest.raises(ValueError, match='x'): grad_cam(model, _x(3, 8, 8), 0)
-    with pytest.raises(ValueError, match='x'): grad_cam(model, _x(2, 3, 8, 8), 0)
+    with pytest.raises(ValueError, match='x'): grad_cam(model, seeded_randn(3, 8, 8), 0)
+    with pytest.raises(ValueError, match='x'): grad_cam(model, seeded_randn(2, 3, 8, 8), 0)
     for cls in (-1, 3):
-        with pytest.raises(ValueError, match='cls'): grad_cam(model, _x(1, 3, 8, 8), cls)
+        with pytest.raises(ValueError, match='cls'): grad_cam(model, seeded_randn(1, 3, 8, 8), cls)
 
 
 def test_grad_cam_on_a_fully_frozen_body():
     model = tiny_cam_model()
-    want = cam_reference(model, _x(1, 3, 8, 8), 1)
+    want = cam_reference(model, seeded_randn(1, 3, 8, 8), 1)
     for p in model[0].parameters(): p.requires_grad_(False)
-    torch.testing.assert_close(grad_cam(model, _x(1, 3, 8, 8), 1), want)
+    torch.testing.assert_close(grad_cam(model, seeded_randn(1, 3, 8, 8), 1), want)
 
 
 def test_grad_cam_leaves_no_gradients():
     model = tiny_cam_model()
-    grad_cam(model, _x(1, 3, 8, 8), 0)
+    grad_cam(model, seeded_randn(1, 3, 8, 8), 0)
     assert all(p.grad is None or not p.grad.any() for p in model.parameters())
 
 
@@ -610,7 +599,7 @@ def occlusion_reference(model, x, cls, patch, stride):
 @pytest.mark.parametrize('H,W,patch,stride,bs', [(12, 17, 4, 3, 32), (12, 17, 4, 3, 4), (16, 16, 16, 8, 2), (10, 9, 3, 1, 7), (8, 8, 2, 5, 1)])
 def test_occlusion_map_against_loop(H, W, patch, stride, bs):
     model = tiny_cam_model(seed=H + W).double()                        # float64: batched and one-by-one passes agree to rounding
-    x = _x(1, 3, H, W, seed=patch).double()
+    x = seeded_randn(1, 3, H, W, seed=patch).double()
     for cls in range(3):
         occ = occlusion_map(model, x, cls, patch=patch, stride=stride, bs=bs)
         assert occ.shape == ((H - patch)//stride + 1, (W - patch)//stride + 1)
@@ -619,7 +608,7 @@ def test_occlusion_map_against_loop(H, W, patch, stride, bs):
 
 
 def test_occlusion_map_checks():
-    model, x = tiny_cam_model(), _x(1, 3, 8, 8)
+    model, x = tiny_cam_model(), seeded_randn(1, 3, 8, 8)
     with pytest.raises(ValueError, match='x'): occlusion_map(model, x[0], 0)
     with pytest.raises(ValueError, match='patch'): occlusion_map(model, x, 0, patch=9)
     for name in ('patch', 'stride', 'bs'):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 import torchvision
 from hypothesis import assume, given, settings, strategies as st
 
+from torch_helpers import randomise_bn, seeded_randn
 from cnn_course.resnet import *
 
 FAST = settings(max_examples=40, deadline=None)
@@ -22,19 +23,6 @@ pytestmark = pytest.mark.usefixtures('one_thread')   # see conftest.py
 
 def n_params(m): return sum(p.numel() for p in m.parameters())
 def shapes(m): return {k: tuple(v.shape) for k, v in m.state_dict().items()}
-def _x(*shape, seed=0): return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
-
-
-def randomise_bn(model, seed=0):
-    "Give every BN random weights and running statistics, so that eval mode checks each BN sits where torchvision's does."
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(0.5 + torch.rand(c, generator=g)); m.bias.copy_(0.1*torch.randn(c, generator=g))
-                m.running_mean.copy_(0.1*torch.randn(c, generator=g)); m.running_var.copy_(0.5 + torch.rand(c, generator=g))
-    return model
 
 
 # --- the ImageNet family against torchvision ---------------------------------------------------
@@ -52,7 +40,7 @@ def test_torchvision_weights_give_same_outputs(name):
     with torch.device('meta'): ours = BUILDERS[name]()
     ours.load_state_dict(tv.state_dict(), assign=True)
     ours.eval()
-    x = _x(2, 3, 64, 64)
+    x = seeded_randn(2, 3, 64, 64)
     with torch.no_grad(): want, got = tv(x), ours(x)
     assert got.shape == (2, 1000)
     torch.testing.assert_close(got, want)
@@ -116,7 +104,7 @@ def test_tweaks_change_the_architecture():
 
 def test_deep_stem_and_avg_down_run():
     m = resnet18(n_classes=7, deep_stem=True, avg_down=True).eval()
-    with torch.no_grad(): assert m(_x(1, 3, 64, 64)).shape == (1, 7)
+    with torch.no_grad(): assert m(seeded_randn(1, 3, 64, 64)).shape == (1, 7)
 
 
 def test_zero_init_zeroes_the_last_bn_of_each_branch():
@@ -151,7 +139,7 @@ def test_blocks_state_dict_match_torchvision_blocks():
     tvb = TVBottleneck(64, 16, 2, nn.Sequential(conv1x1(64, 64, 2), nn.BatchNorm2d(64)))
     oursb = Bottleneck(64, 16, 2)
     assert shapes(oursb) == shapes(tvb)
-    x, xb = _x(2, 16, 9, 9), _x(2, 64, 9, 9)
+    x, xb = seeded_randn(2, 16, 9, 9), seeded_randn(2, 64, 9, 9)
     for o, t, inp in ((ours, tv, x), (oursb, tvb, xb)):
         o.load_state_dict(randomise_bn(t).state_dict()); o.eval(); t.eval()
         with torch.no_grad(): torch.testing.assert_close(o(inp), t(inp))
@@ -179,7 +167,7 @@ def test_cifar_resnet20_option_a_parameters():
     assert n_params(cifar_resnet(20, residual=False)) == 269_722  # the plain net has the same layers
     assert n_params(cifar_resnet(20, shortcut='B')) > 269_722
     m = cifar_resnet(20).eval()
-    with torch.no_grad(): assert m(_x(2, 3, 32, 32)).shape == (2, 10)
+    with torch.no_grad(): assert m(seeded_randn(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_pad_shortcut():
@@ -194,14 +182,14 @@ def test_pad_shortcut():
 @pytest.mark.parametrize('shortcut', ['A', 'B', 'C'])
 @pytest.mark.parametrize('train', [True, False])
 def test_zero_init_block_is_relu_of_shortcut(shortcut, train):
-    x = _x(2, 8, 6, 6)
+    x = seeded_randn(2, 8, 6, 6)
     same = BasicBlock(8, 8, 1, shortcut, zero_init=True).train(train)
     down = BasicBlock(8, 16, 2, shortcut, zero_init=True).train(train)
     bott = Bottleneck(32, 8, 1, shortcut, zero_init=True).train(train)
     with torch.no_grad():
         if shortcut != 'C': torch.testing.assert_close(same(x), F.relu(x), rtol=0, atol=0)
         torch.testing.assert_close(down(x), F.relu(down.downsample(x)), rtol=0, atol=0)
-        xb = _x(2, 32, 5, 5)
+        xb = seeded_randn(2, 32, 5, 5)
         if shortcut != 'C': torch.testing.assert_close(bott(xb), F.relu(xb), rtol=0, atol=0)
     assert (same.bn2.weight == 0).all() and (bott.bn3.weight == 0).all()
 
@@ -217,7 +205,7 @@ def test_avg_down_shortcut():
     assert isinstance(pool, nn.AvgPool2d) and (pool.kernel_size, pool.stride) == (2, 2) and pool.ceil_mode
     assert not pool.count_include_pad and conv.stride == (1, 1) and conv.kernel_size == (1, 1)
     assert n_params(b) == n_params(BasicBlock(8, 16, 2, 'B'))
-    x = _x(2, 8, 7, 7)
+    x = seeded_randn(2, 8, 7, 7)
     assert b(x).shape == (2, 16, 4, 4)
     # an odd border: the last window has one row/column, averaged on its own, not with a zero
     torch.testing.assert_close(pool(x)[..., -1, -1], x[..., -1, -1])
@@ -230,7 +218,7 @@ def test_bottleneck_strides_and_shape():
     assert (v15.conv1.stride, v15.conv2.stride) == ((1, 1), (2, 2))
     assert (v1.conv1.stride, v1.conv2.stride) == ((2, 2), (1, 1))
     assert n_params(v1) == n_params(v15)
-    x = _x(2, 64, 9, 9)
+    x = seeded_randn(2, 64, 9, 9)
     assert v15(x).shape == v1(x).shape == (2, 128, 5, 5)
     assert macs(v1, (64, 9, 9)) < macs(v15, (64, 9, 9))
 
@@ -257,7 +245,7 @@ def test_basic_block_shape_and_plain_equation(case):
     ni, nf, stride, shortcut, residual, avg_down, (h, w), seed = case
     torch.manual_seed(seed)
     b = randomise_bn(BasicBlock(ni, nf, stride, shortcut, residual, avg_down=avg_down), seed)
-    x = _x(2, ni, h, w, seed=seed)
+    x = seeded_randn(2, ni, h, w, seed=seed)
     with torch.no_grad():
         for train in (True, False):  # a batch of 2 gives train-mode BN two values per channel even on a 1×1 map
             b.train(train)
@@ -277,7 +265,7 @@ def test_bottleneck_shape(case, stride_in_3x3):
     ni, width, stride, shortcut, residual, avg_down, (h, w), seed = case
     assume(not (residual and shortcut == 'A' and 4*width < ni))
     b = Bottleneck(ni, width, stride, shortcut, residual, avg_down=avg_down, stride_in_3x3=stride_in_3x3).eval()
-    with torch.no_grad(): y = b(_x(1, ni, h, w, seed=seed))
+    with torch.no_grad(): y = b(seeded_randn(1, ni, h, w, seed=seed))
     assert y.shape == (1, 4*width, math.ceil(h/stride), math.ceil(w/stride))
 
 
