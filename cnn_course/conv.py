@@ -15,15 +15,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from .core import *
 
 # %% auto #0
 __all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS',
-           'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold', 'filter2d',
-           'show_kernels', 'show_feature_maps', 'check_horizontal_edges', 'conv_animation', 'animate_conv',
-           'conv_block', 'small_cnn', 'conv_vs_dense', 'show_conv', 'conv_explorer', 'check_output_size',
-           'check_conv_params', 'check_bottom_edge', 'check_conv2d']
+           'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold',
+           'conv_matrix', 'show_conv_matrix', 'filter2d', 'show_kernels', 'show_feature_maps', 'check_horizontal_edges',
+           'show_channels', 'conv_animation', 'animate_conv', 'conv_block', 'small_cnn', 'conv_vs_dense', 'show_conv',
+           'conv_explorer', 'check_output_size', 'check_conv_params', 'check_bottom_edge', 'check_conv2d']
 
 # %% ../nbs/02_kernels_and_strides.ipynb #0b539b2f
 _ARG_NAMES = dict(n='input size n', k='kernel size k', s='stride s', p='padding p', d='dilation d')
@@ -65,6 +66,7 @@ def _pair(
         return tuple(_check_int(o, name, low) for o in v)
     return (_check_int(v, name, low),)*2
 
+# %% ../nbs/02_kernels_and_strides.ipynb #d0001010
 def _pad_index(
     n:int,    # input size along one dimension
     p:int,    # padding on each side
@@ -89,6 +91,7 @@ def _check_padding(
         if mode == 'circular' and p > n: raise ValueError(f"{name}={p} must be at most the input size {n} for mode 'circular'")
         if mode == 'replicate' and p > 0 and n == 0: raise ValueError(f"{name}={p} needs an input of size at least 1 for mode 'replicate', got size 0")
 
+# %% ../nbs/02_kernels_and_strides.ipynb #4b74dd20
 def pad2d(
     x:torch.Tensor,   # ...×H×W: the last two dimensions are padded
     p:int|tuple,      # padding on each side: an int, or (ph, pw) for top/bottom and left/right
@@ -133,6 +136,7 @@ def _conv_setup(
         except ValueError as e: raise ValueError(f"weight: {e} along the {axis}") from None
     return s, p, d, tuple(out)
 
+# %% ../nbs/02_kernels_and_strides.ipynb #065a08d1
 def conv2d_loops(
     x:torch.Tensor,           # input batch, N×C_in×H×W
     weight:torch.Tensor,      # kernels, C_out×C_in×kH×kW
@@ -205,6 +209,45 @@ def conv2d_unfold(
     if bias is not None: out = out + bias.view(1, -1, 1, 1)
     return out
 
+# %% ../nbs/02_kernels_and_strides.ipynb #b2bc3fd2
+def conv_matrix(
+    kernel:torch.Tensor, # one kernel, kH×kW
+    h:int,               # input height
+    w:int,               # input width
+) -> torch.Tensor:       # (H_out·W_out)×(h·w): row r holds output r's weight on every pixel
+    "The dense weight matrix of the stride-1, unpadded convolution of an h×w image with `kernel`."
+    if not isinstance(kernel, torch.Tensor) or kernel.ndim != 2: raise TypeError(f"kernel must be a 2-D (kH×kW) torch.Tensor, got {getattr(kernel, 'shape', type(kernel).__name__)}")
+    h, w = _check_int(h, 'h', 1), _check_int(w, 'w', 1)
+    kh, kw = kernel.shape
+    if kh > h or kw > w: raise ValueError(f"kernel {kh}×{kw} is larger than the {h}×{w} input (h, w)")
+    oh, ow = h - kh + 1, w - kw + 1
+    m = kernel.new_zeros(oh*ow, h*w)
+    for i in range(oh):
+        for j in range(ow):
+            for a in range(kh): m[i*ow + j, (i + a)*w + j : (i + a)*w + j + kw] = kernel[a]  # row a of the window
+    return m
+
+# %% ../nbs/02_kernels_and_strides.ipynb #1cfbb205
+def show_conv_matrix(
+    kernel:torch.Tensor, # one kernel, kH×kW
+    h:int,               # input height
+    w:int,               # input width
+    size:float=0.32,     # inches per matrix entry
+):                       # the matplotlib figure
+    "Draw `conv_matrix(kernel, h, w)` with its non-zero weights written in and its zeros blank."
+    m = conv_matrix(kernel, h, w).detach().cpu()
+    shown = np.ma.masked_equal(m.numpy(), 0)
+    fig, ax = plt.subplots(figsize=(size*m.shape[1] + 1.5, size*m.shape[0] + 1.2), layout='constrained')
+    ax.imshow(shown, cmap='viridis', vmin=float(kernel.min()), vmax=float(kernel.max()))
+    for (r, c), v in np.ndenumerate(m.numpy()):
+        if v: ax.text(c, r, f'{v:g}', ha='center', va='center', fontsize=7, color='white' if v < float(kernel.mean()) else 'black')
+    ax.set_xticks(range(m.shape[1])); ax.set_yticks(range(m.shape[0])); ax.tick_params(labelsize=7)
+    ax.set_xticks(np.arange(-.5, m.shape[1]), minor=True); ax.set_yticks(np.arange(-.5, m.shape[0]), minor=True)
+    ax.grid(which='minor', color='0.85', lw=0.5); ax.tick_params(which='minor', length=0)
+    ax.set(xlabel=f'input pixel (row·{w} + column of the {h}×{w} image)', ylabel='output position',
+           title=f'A {kernel.shape[0]}×{kernel.shape[1]} convolution on a {h}×{w} image as a {m.shape[0]}×{m.shape[1]} matrix')
+    return fig
+
 # %% ../nbs/02_kernels_and_strides.ipynb #f80d1249
 top_edge   = torch.tensor([[-1., -1, -1], [ 0,  0,  0], [ 1,  1,  1]])  # dark above, bright below
 left_edge  = torch.tensor([[-1.,  1,  0], [-1,  1,  0], [-1,  1,  0]])  # dark left, bright right
@@ -251,6 +294,14 @@ def _kernel_dict(
     titles = titles or [f'kernel {i}' for i in range(len(ks))]
     return dict(zip(titles, ks))
 
+def _integer_ticks(
+    axs, # matplotlib axes
+):
+    "Whole-number ticks (pixel rows and columns) on every axis in `axs`."
+    for ax in axs:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True)); ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+
+# %% ../nbs/02_kernels_and_strides.ipynb #1313e6b1
 def show_kernels(
     kernels,                 # dict name -> kH×kW tensor, or a tensor K×kH×kW / K×1×kH×kW
     titles:list=None,        # titles for a tensor of kernels
@@ -286,14 +337,16 @@ def show_feature_maps(
     size:float=2.2,          # inches per panel
     **kwargs,                # stride, padding, dilation, padding_mode for `filter2d`
 ):                           # the matplotlib figure
-    "Show `img` and its feature map under each kernel, side by side (bright: large positive response)."
+    "Show `img` and its feature map under each kernel on one colour scale centred on 0 (red positive, blue negative)."
     if not isinstance(img, torch.Tensor) or img.ndim != 2: raise TypeError(f"img must be a 2-D (H×W) torch.Tensor, got {getattr(img, 'shape', type(img).__name__)}")
-    ks = _kernel_dict(kernels, titles)
-    fig, axs = plt.subplots(1, len(ks) + 1, figsize=(size*(len(ks) + 1), size + 0.8), layout='constrained')
+    maps = {name: filter2d(img, k, **kwargs) for name, k in _kernel_dict(kernels, titles).items()}
+    lim = max(fm.abs().max().item() for fm in maps.values()) or 1   # one symmetric scale: 0 is white in every panel
+    fig, axs = plt.subplots(1, len(maps) + 1, figsize=(size*(len(maps) + 1) + 0.8, size + 0.8), layout='constrained')
     axs[0].imshow(_np(img), cmap='gray'); axs[0].set(title=f'input\n{img.shape[0]}×{img.shape[1]}', xlabel='column', ylabel='row')
-    for ax, (name, k) in zip(axs[1:], ks.items()):
-        fm = filter2d(img, k, **kwargs)
-        ax.imshow(_np(fm), cmap='gray'); ax.set(title=f'{name}\n{fm.shape[0]}×{fm.shape[1]}', xlabel='column')
+    for ax, (name, fm) in zip(axs[1:], maps.items()):
+        im = ax.imshow(_np(fm), cmap='RdBu_r', vmin=-lim, vmax=lim); ax.set(title=f'{name}\n{fm.shape[0]}×{fm.shape[1]}', xlabel='column')
+    _integer_ticks(axs)
+    fig.colorbar(im, ax=list(axs[1:]), label='response', shrink=0.85)
     if suptitle: fig.suptitle(suptitle)
     return fig
 
@@ -312,6 +365,62 @@ def check_horizontal_edges(
                    f"{len(names & right)} of your {len(names)} are right, and there are {len(right)} in all. "
                    "Look for kernels whose rows differ from each other while each row is constant (or symmetric).")
 
+# %% ../nbs/02_kernels_and_strides.ipynb #07d3ac09
+def show_channels(
+    img:torch.Tensor,    # one colour image, 3×H×W (uint8 0..255 or float 0..1)
+    title:str=None,      # a title for the whole figure
+    size:float=2.4,      # inches per panel
+):                       # the matplotlib figure
+    "Show a colour image and its red, green and blue channels, each as a grey image on the same scale."
+    if not isinstance(img, torch.Tensor) or img.ndim != 3 or img.shape[0] != 3:
+        raise ValueError(f"img must be a 3×H×W torch.Tensor (3 channels: red, green, blue), got {getattr(img, 'shape', type(img).__name__)}")
+    img = img.float()/255 if img.dtype == torch.uint8 else img.float()
+    fig, axs = plt.subplots(1, 4, figsize=(4*size, size + 0.6), layout='constrained')
+    axs[0].imshow(_np(img.permute(1, 2, 0).clamp(0, 1))); axs[0].set(title=f'colour, 3×{img.shape[1]}×{img.shape[2]}', xlabel='column', ylabel='row')
+    for c, (ax, name) in enumerate(zip(axs[1:], ('red', 'green', 'blue'))):
+        ax.imshow(_np(img[c]), cmap='gray', vmin=0, vmax=1); ax.set_title(f'channel {c}: {name}', color=f'tab:{name}'); ax.set_xlabel('column')
+    if title: fig.suptitle(title)
+    return fig
+
+# %% ../nbs/02_kernels_and_strides.ipynb #cb53f756
+def _draw_conv_frame(
+    fig, ax_in, ax_out,  # the figure, and its input and output axes
+    f:int,               # the frame: output position `f` in reading order
+    x:torch.Tensor,      # the input, n×n
+    w:torch.Tensor,      # the kernel, k×k
+    out:torch.Tensor,    # the output, o×o
+    s:int, p:int, d:int, # stride, padding, dilation
+):
+    "Draw frame `f` of `conv_animation`: the padded input under the kernel's taps, and the output computed so far."
+    n, k, o = x.shape[0], w.shape[0], out.shape[0]
+    m, (i, j) = n + 2*p, divmod(f, o)
+    def cell(ax, r, c, face, edge='0.4', ls='-', text='', color='black', alpha=1.):
+        ax.add_patch(plt.Rectangle((c, r), 1, 1, facecolor=face, edgecolor=edge, linestyle=ls, alpha=alpha))
+        if text != '': ax.text(c + .5, r + .5, text, ha='center', va='center', fontsize=9, color=color)
+    for ax in (ax_in, ax_out): ax.clear()
+    for r in range(m):
+        for c in range(m):
+            inside = p <= r < p + n and p <= c < p + n
+            cell(ax_in, r, c, '#c6dbef' if inside else 'white', ls='-' if inside else '--',
+                 text=int(x[r-p, c-p]) if inside else 0, color='black' if inside else '0.6')
+    for a in range(k):
+        for b in range(k):
+            r, c = i*s + a*d, j*s + b*d
+            cell(ax_in, r, c, '#08519c', edge='black', alpha=.45)
+            ax_in.text(c + .95, r + .95, f'×{int(w[a, b])}', ha='right', va='bottom', fontsize=7, color='white')
+    for r in range(o):
+        for c in range(o):
+            done = r*o + c <= f
+            cell(ax_out, r, c, ('#238b45' if (r, c) == (i, j) else '#a1d99b') if done else 'white',
+                 text=int(out[r, c]) if done else '', color='white' if (r, c) == (i, j) else 'black')
+    ax_in.set(xlim=(0, m), ylim=(m, 0), aspect='equal', xticks=[], yticks=[], xlabel='column', ylabel='row',
+              title=f'input {n}×{n}, padding {p}')
+    ax_out.set(xlim=(0, max(o, 2)), ylim=(max(o, 2), 0), aspect='equal', xticks=[], yticks=[], xlabel='column',
+               title=f'output {o}×{o}')
+    ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
+    fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
+    fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
+
 # %% ../nbs/02_kernels_and_strides.ipynb #e43c5f12
 def conv_animation(
     n:int=5,             # input height and width
@@ -329,40 +438,10 @@ def conv_animation(
     g = torch.Generator().manual_seed(seed)
     x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()
     out = conv2d_loops(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
-    m = n + 2*p
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(7, 4), gridspec_kw=dict(width_ratios=[m, max(o, 2)]))
-    def cell(ax, r, c, face, edge='0.4', ls='-', text='', color='black', alpha=1.):
-        ax.add_patch(plt.Rectangle((c, r), 1, 1, facecolor=face, edgecolor=edge, linestyle=ls, alpha=alpha))
-        if text != '': ax.text(c + .5, r + .5, text, ha='center', va='center', fontsize=9, color=color)
-    def draw(f):
-        i, j = divmod(f, o)
-        for ax in (ax_in, ax_out): ax.clear()
-        for r in range(m):
-            for c in range(m):
-                inside = p <= r < p + n and p <= c < p + n
-                cell(ax_in, r, c, '#c6dbef' if inside else 'white', ls='-' if inside else '--',
-                     text=int(x[r-p, c-p]) if inside else 0, color='black' if inside else '0.6')
-        for a in range(k):
-            for b in range(k):
-                r, c = i*s + a*d, j*s + b*d
-                cell(ax_in, r, c, '#08519c', edge='black', alpha=.45)
-                ax_in.text(c + .95, r + .95, f'×{int(w[a, b])}', ha='right', va='bottom', fontsize=7, color='white')
-        for r in range(o):
-            for c in range(o):
-                done = r*o + c <= f
-                cell(ax_out, r, c, ('#238b45' if (r, c) == (i, j) else '#a1d99b') if done else 'white',
-                     text=int(out[r, c]) if done else '', color='white' if (r, c) == (i, j) else 'black')
-        ax_in.set(xlim=(0, m), ylim=(m, 0), aspect='equal', xticks=[], yticks=[], xlabel='column', ylabel='row',
-                  title=f'input {n}×{n}, padding {p}')
-        ax_out.set(xlim=(0, max(o, 2)), ylim=(max(o, 2), 0), aspect='equal', xticks=[], yticks=[], xlabel='column',
-                   title=f'output {o}×{o}')
-        ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
-        fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
-        fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
-    anim = FuncAnimation(fig, draw, frames=o*o, interval=interval)
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(7, 4), gridspec_kw=dict(width_ratios=[n + 2*p, max(o, 2)]))
+    anim = FuncAnimation(fig, lambda f: _draw_conv_frame(fig, ax_in, ax_out, f, x, w, out, s, p, d), frames=o*o, interval=interval)
     plt.close(fig)   # the animation draws the figure itself: no static copy under the cell
     return anim
-
 
 # %% ../nbs/02_kernels_and_strides.ipynb #84e301ff
 def animate_conv(
@@ -439,6 +518,16 @@ def conv_vs_dense(
     return df
 
 # %% ../nbs/02_kernels_and_strides.ipynb #952ae298
+def _spaced_kernel(
+    k:torch.Tensor, # a kH×kW kernel
+    d:int,          # dilation
+) -> torch.Tensor:  # the kernel with its taps `d` apart, NaN (drawn blank) in between
+    "`k` as the dilated kernel sees the image: its taps `d` pixels apart."
+    out = torch.full((d*(k.shape[0] - 1) + 1, d*(k.shape[1] - 1) + 1), float('nan'))
+    out[::d, ::d] = k
+    return out
+
+# %% ../nbs/02_kernels_and_strides.ipynb #433ad2f9
 def show_conv(
     img:torch.Tensor,          # one image, H×W
     kernel:str='top_edge',     # a name from `kernels`
@@ -448,17 +537,20 @@ def show_conv(
     padding_mode:str='zeros',  # one of `PADDING_MODES`
     kernels:dict=None,         # name -> kernel (default `EDGE_KERNELS`)
 ) -> tuple:                    # the feature map's shape (rows, columns)
-    "Draw the padded image and its feature map under one kernel; print and return the output shape."
+    "Draw the padded image, the (dilated) kernel and the feature map (red positive, blue negative); print and return the output shape."
     kernels = kernels or EDGE_KERNELS
     if kernel not in kernels: raise ValueError(f"kernel must be one of {list(kernels)}, got {kernel!r}")
     k = kernels[kernel]
     fm = filter2d(img, k, stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode)
     fig, axs = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw=dict(width_ratios=[3, 1.3, 3]))
     axs[0].imshow(_np(pad2d(img, padding, padding_mode)), cmap='gray'); axs[0].set(title=f"input, padding {padding} '{padding_mode}'", xlabel='column', ylabel='row')
-    lim = k.abs().max().item() or 1
-    axs[1].imshow(_np(k), cmap='RdBu_r', vmin=-lim, vmax=lim); axs[1].set(title=f'{kernel}, dilation {dilation}', xlabel='column', ylabel='row')
-    axs[2].imshow(_np(fm), cmap='gray'); axs[2].set(title=f'feature map, stride {stride}: {fm.shape[0]}×{fm.shape[1]}', xlabel='column', ylabel='row')
-    fig.tight_layout(); plt.show()
+    lim, spaced = k.abs().max().item() or 1, _spaced_kernel(k, dilation)
+    axs[1].imshow(_np(spaced), cmap='RdBu_r', vmin=-lim, vmax=lim); axs[1].set_facecolor('0.8')   # grey: the pixels between the taps
+    axs[1].set(title=f'{kernel}, dilation {dilation}\nspans {spaced.shape[0]}×{spaced.shape[1]}', xlabel='column', ylabel='row')
+    fm_lim = fm.abs().max().item() or 1   # 0 is white, as in `show_feature_maps`
+    shown = axs[2].imshow(_np(fm), cmap='RdBu_r', vmin=-fm_lim, vmax=fm_lim); fig.colorbar(shown, ax=axs[2], shrink=0.8)
+    axs[2].set(title=f'feature map, stride {stride}: {fm.shape[0]}×{fm.shape[1]}', xlabel='column', ylabel='row')
+    _integer_ticks(axs); fig.tight_layout(); plt.show()
     print(f"output shape {fm.shape[0]}×{fm.shape[1]} = conv_output_size({img.shape[0]}, {k.shape[0]}, s={stride}, p={padding}, d={dilation}) "
           f"× conv_output_size({img.shape[1]}, {k.shape[1]}, s={stride}, p={padding}, d={dilation})")
     return tuple(fm.shape)
@@ -478,7 +570,7 @@ def conv_explorer(
                        stride=IntSlider(value=1, min=1, max=4, description='stride'),
                        padding=IntSlider(value=0, min=0, max=4, description='padding'),
                        dilation=IntSlider(value=1, min=1, max=4, description='dilation'),
-                       padding_mode=Dropdown(options=PADDING_MODES, description='padding mode'))
+                       padding_mode=Dropdown(options=PADDING_MODES, description='padding mode', style={'description_width': 'initial'}))
 
 # %% ../nbs/02_kernels_and_strides.ipynb #3ef25b93
 def check_output_size(

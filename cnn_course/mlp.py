@@ -6,22 +6,25 @@ Docs: https://cnn-course.github.io/cnn-course/mlp_baseline.html.md"""
 
 # %% ../nbs/01_mlp_baseline.ipynb #3e3d7fbf
 from __future__ import annotations
-import math, time
+import math, os, struct, time
+from pathlib import Path
 
 import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from .core import load_mnist, default_device, verdict   # first: it also quietens a torch warning fastai's import triggers
+from .core import load_mnist, get_data, default_device, verdict   # first: it also quietens a torch warning fastai's import triggers
+import torchvision
 from fastprogress.fastprogress import master_bar, progress_bar
 from fastai.data.core import DataLoaders
 
 # %% auto #0
 __all__ = ['MNIST_MEAN', 'MNIST_STD', 'NORMALISATIONS', 'normalise_pixels', 'mnist_tensors', 'TensorLoader', 'mnist_loaders',
            'FastDropout', 'mlp', 'param_table', 'manual_cross_entropy', 'evaluate', 'fit', 'plot_learning_curves',
-           'fastai_loaders', 'shift_images', 'accuracy_vs_shift', 'random_permutation', 'permute_pixels',
-           'check_param_count', 'check_cross_entropy', 'check_dropout_value', 'check_unpermute']
+           'tutorial_mnist', 'tutorial_fit', 'fastai_loaders', 'shift_images', 'accuracy_vs_shift',
+           'random_permutation', 'permute_pixels', 'check_param_count', 'check_cross_entropy', 'check_dropout_value',
+           'check_unpermute']
 
 # %% ../nbs/01_mlp_baseline.ipynb #0a1be35c
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # mean and std of pixel/255 over MNIST's 60,000 training digits
@@ -304,6 +307,89 @@ def plot_learning_curves(
     ax.set_xlabel('epoch'); ax.set_ylabel('loss'); ax.set_title(title or 'Learning curves')
     ax.legend(); ax.grid(alpha=0.3)
     return ax
+
+# %% ../nbs/01_mlp_baseline.ipynb #78d99bed
+_IDX_FILES = {f'{prefix}-{kind}': (split, kind) for prefix, split in (('train', 'train'), ('t10k', 'test')) for kind in ('images', 'labels')}
+
+def _idx_path(raw:Path, name:str) -> Path:
+    "The path torchvision's `MNIST` reads file `name` (e.g. 'train-images') from."
+    return raw/f"{name}-idx{3 if name.endswith('images') else 1}-ubyte"
+
+def _write_idx(path:Path, a:torch.Tensor):
+    "Write uint8 tensor `a` in MNIST's idx format (magic number 0x08 0x<ndim>, big-endian sizes, then the bytes), atomically."
+    header = struct.pack('>HBB', 0, 0x08, a.ndim) + struct.pack(f'>{a.ndim}I', *a.shape)
+    tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')   # parallel notebooks may race
+    tmp.write_bytes(header + a.contiguous().numpy().tobytes())
+    os.replace(tmp, path)
+
+def tutorial_mnist(
+    train:bool=True,              # the 60,000 training digits (True) or the 10,000 test digits (False)
+    root:str|Path|None=None,      # folder that gets `MNIST/raw/` (None: `torchvision/` beside the course's MNIST cache)
+) -> torchvision.datasets.MNIST:  # items (1×28×28 float tensor, int label) by `ToTensor()` then `Normalize((MNIST_MEAN,), (MNIST_STD,))`
+    "torchvision's `MNIST` data set read from idx files written once from the course's offline copy."
+    if not isinstance(train, bool): raise TypeError(f"train must be True or False, got {train!r}")
+    if root is not None and not isinstance(root, (str, Path)): raise TypeError(f"root must be a str, a Path or None, got {type(root).__name__}")
+    root = get_data('mnist')/'torchvision' if root is None else Path(root)
+    raw = root/'MNIST'/'raw'
+    sizes = {'train': 60_000, 'test': 10_000}
+    want = {name: (16 + sizes[split]*28*28 if kind == 'images' else 8 + sizes[split]) for name, (split, kind) in _IDX_FILES.items()}
+    if any(not _idx_path(raw, n).is_file() or _idx_path(raw, n).stat().st_size != b for n, b in want.items()):   # missing or truncated
+        raw.mkdir(parents=True, exist_ok=True)
+        for name, (split, kind) in _IDX_FILES.items():
+            x, y = load_mnist(split)
+            _write_idx(_idx_path(raw, name), x if kind == 'images' else y.to(torch.uint8))
+    tfm = torchvision.transforms.Compose([torchvision.transforms.ToTensor(), torchvision.transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+    return torchvision.datasets.MNIST(root, train=train, transform=tfm, download=False)
+
+# %% ../nbs/01_mlp_baseline.ipynb #8985e28c
+def _check_positive_int(v, name:str):
+    "A clear error unless `v` is a positive int."
+    if isinstance(v, bool) or not isinstance(v, int): raise TypeError(f"{name} must be a positive int, got {type(v).__name__}")
+    if v < 1: raise ValueError(f"{name} must be a positive int, got {v}")
+
+def tutorial_fit(
+    model:nn.Module,        # the network to train, on 1×28×28 inputs (trained in place, on `default_device()`)
+    epochs:int=2,           # passes over the training digits
+    n_train:int|None=None,  # training digits: the first `n_train` of a seeded shuffle of the 60,000 (None: all)
+    bs:int=64,              # batch size
+    lr:float=1e-3,          # Adam's learning rate, constant
+    seed:int=0,             # seed of the subset and of the shuffling
+) -> dict:                  # epochs, n_train, seconds_per_epoch, seconds_per_60k, test_accuracy (0..1, on the 10,000 test digits)
+    "Train `model` the common tutorial way (torchvision MNIST, DataLoader, Adam, a plain loop); return its timing and test accuracy."
+    from torch.utils.data import DataLoader, Subset
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_positive_int(epochs, 'epochs'); _check_positive_int(bs, 'bs')
+    if n_train is not None:
+        _check_positive_int(n_train, 'n_train')
+        if n_train > 60_000: raise ValueError(f"n_train must be in 1..60000 or None, got {n_train}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be > 0 (a number), got {lr!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    train_set, test_set = tutorial_mnist(train=True), tutorial_mnist(train=False)
+    if n_train is not None: train_set = Subset(train_set, torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:n_train].tolist())
+    train_loader = DataLoader(train_set, batch_size=bs, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    test_loader = DataLoader(test_set, batch_size=1000)
+    device = default_device()
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    seconds = []
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        model.train()
+        for data, target in train_loader:
+            data, target = data.to(device), target.to(device)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(data), target)
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - t0)
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for data, target in test_loader:
+            correct += (model(data.to(device)).argmax(dim=1) == target.to(device)).sum().item()
+    s = sum(seconds)/epochs
+    n = len(train_set)
+    return dict(epochs=epochs, n_train=n, seconds_per_epoch=s, seconds_per_60k=s*60_000/n, test_accuracy=correct/len(test_set))
 
 # %% ../nbs/01_mlp_baseline.ipynb #f596c1fd
 def fastai_loaders(

@@ -163,6 +163,22 @@ CASES = [
     (measured_receptive_box, (net, (1, 2, 2)), {}, 'input_size'),
     (effective_receptive_field, (net, (1, 2, 2)), {}, 'input_size'),
     (check_covers_digit, ('net',), {}, 'model'),
+    (plot_grid, (torch.zeros(3, 3),), {}, 'images'),
+    (plot_grid, (torch.zeros(2, 3, 3),), dict(ncols=0), 'ncols'),
+    (top_activating_patches, (net, x4, rf, '0', [0]), dict(k=3), 'k'),
+    (top_activating_patches, (net, x4, rf, 'conv9', [0]), dict(k=1), 'layer'),
+    (top_activating_patches, (net, 'x4', rf, '0', [0]), {}, 'images'),
+    (tutorial_mnist, ('yes',), {}, 'train'),
+    (tutorial_mnist, (), dict(root=3), 'root'),
+    (tutorial_fit, ('model',), {}, 'model'),
+    (tutorial_fit, (net,), dict(epochs=0), 'epochs'),
+    (tutorial_fit, (net,), dict(n_train=70_000), 'n_train'),
+    (tutorial_fit, (net,), dict(lr=-1), 'lr'),
+    (tutorial_fit, (net,), dict(seed=1.5), 'seed'),
+    (conv_matrix, (torch.ones(3, 3), 2, 5), {}, 'larger'),
+    (conv_matrix, (torch.ones(1, 3, 3), 5, 5), {}, 'kernel'),
+    (show_conv_matrix, (torch.ones(3, 3), 5, 0), {}, 'w'),
+    (show_channels, (img,), {}, 'img'),
 ]
 
 # Public names that take no argument a learner could get wrong in a way worth walking, or that are not functions.

@@ -237,11 +237,12 @@ def test_plot_helpers_and_explorer():
     img = torch.rand(28, 28)
     fig = show_kernels(EDGE_KERNELS, ncols=3); assert len(fig.axes) == 6; plt.close(fig)
     fig = show_kernels(torch.randn(8, 1, 3, 3)); assert len(fig.axes) == 8; plt.close(fig)
-    fig = show_feature_maps(img, EDGE_KERNELS, stride=2); assert len(fig.axes) == 7; plt.close(fig)
+    fig = show_feature_maps(img, EDGE_KERNELS, stride=2); assert len(fig.axes) == 8; plt.close(fig)  # 7 panels and a colour bar
     assert show_conv(img, 'top_edge', stride=2, padding=1, dilation=2, padding_mode='reflect') == (13, 13)
     with pytest.raises(ValueError, match='kernel must be one of'): show_conv(img, 'bottom_edge')
     w = conv_explorer(img)
     assert [c.description for c in w.children[:5]] == ['kernel', 'stride', 'padding', 'dilation', 'padding mode']
+    assert w.children[4].style.description_width == 'initial'  # the long label is not cut off
     plt.close('all')
 
 
@@ -273,3 +274,67 @@ def test_conv_animation_html():
     html = anim.to_jshtml()
     assert html.count('data:image/png;base64') == conv_output_size(5, 3, 2, 1)**2 and 'anim-buttons' in html
     with pytest.raises(ValueError, match='larger than padded input'): conv_animation(n=2, k=5)
+
+
+# --- issue 9: one colour scale, the explorer's kernel panel, dense -> conv, channels ---------------
+def test_feature_maps_share_one_symmetric_scale():
+    img = torch.rand(12, 12)
+    fig = show_feature_maps(img, {'a': top_edge, 'b': 0.1*left_edge})
+    lims = [ax.images[0].get_clim() for ax in fig.axes[1:3]]
+    maps = [filter2d(img, k) for k in (top_edge, 0.1*left_edge)]
+    m = max(float(fm.abs().max()) for fm in maps)
+    assert lims[0] == lims[1] and lims[0][0] == pytest.approx(-m) and lims[0][1] == pytest.approx(m)
+    assert fig.axes[-1].get_label() == '<colorbar>'
+    for ax in fig.axes[:3]: assert all(float(t).is_integer() for t in ax.get_xticks())
+    plt.close(fig)
+
+
+def test_show_conv_draws_dilated_taps():
+    img = torch.rand(28, 28)
+    assert show_conv(img, 'sobel_x', dilation=3) == (22, 22)
+    fig = plt.gcf()  # show_conv leaves its figure current under the Agg backend
+    k = fig.axes[1].images[0].get_array()
+    assert k.shape == (7, 7) and k.mask[1, :].all() and not k.mask[::3, ::3].any()
+    for ax in fig.axes[:3]: assert all(float(t).is_integer() for t in ax.get_yticks())  # the panels; the colour bar is fractional
+    plt.close('all')
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4), seed=st.integers(0, 2**31))
+def test_conv_matrix_equals_conv2d(h, w, kh, kw, seed):
+    g = torch.Generator().manual_seed(seed)
+    x, k = torch.randn(h, w, generator=g, dtype=torch.float64), torch.randn(kh, kw, generator=g, dtype=torch.float64)
+    if kh > h or kw > w:
+        with pytest.raises(ValueError, match='larger than'): conv_matrix(k, h, w)
+        return
+    m = conv_matrix(k, h, w)
+    assert m.shape == ((h - kh + 1)*(w - kw + 1), h*w) and m.dtype == torch.float64
+    torch.testing.assert_close(m @ x.flatten(), F.conv2d(x[None, None], k[None, None]).flatten())
+    assert ((m != 0).sum(1) <= kh*kw).all()   # locality: each output sees one window
+
+
+def test_conv_matrix_sharing_and_bad_args():
+    m = conv_matrix(torch.arange(1., 10.).view(3, 3), 5, 5)
+    assert m.shape == (9, 25) and all(sorted(r[r != 0].tolist()) == list(range(1, 10)) for r in m)  # the same 9 weights in every row
+    for args, err, msg in [((torch.ones(3, 3), 2, 5), ValueError, 'larger than the 2×5 input'),
+                           ((torch.ones(1, 3, 3), 5, 5), TypeError, 'kernel must be a 2-D'),
+                           (([[1., 2.]], 5, 5), TypeError, 'kernel must be a 2-D'),
+                           ((torch.ones(3, 3), 0, 5), ValueError, 'h must be >= 1'),
+                           ((torch.ones(3, 3), 5, 2.0), TypeError, 'w must be an int')]:
+        with pytest.raises(err, match=msg): conv_matrix(*args)
+    fig = show_conv_matrix(torch.arange(1., 10.).view(3, 3), 5, 5)
+    assert fig.axes[0].images[0].get_array().shape == (9, 25) and len(fig.axes[0].texts) == 81
+    plt.close(fig)
+
+
+def test_show_channels():
+    img = torch.randint(0, 256, (3, 8, 10), dtype=torch.uint8)
+    fig = show_channels(img, title='t')
+    assert len(fig.axes) == 4 and fig.axes[0].images[0].get_array().shape == (8, 10, 3)
+    for c, ax in enumerate(fig.axes[1:]):
+        assert ax.images[0].get_clim() == (0, 1)
+        torch.testing.assert_close(torch.as_tensor(ax.images[0].get_array().data), img[c].float()/255)
+    plt.close(fig)
+    fig = show_channels(torch.rand(3, 4, 4)); plt.close(fig)   # floats 0..1 too
+    for bad in (img[0], img[:2], img.numpy(), img[None]):
+        with pytest.raises(ValueError, match='img must be a 3×H×W'): show_channels(bad)

@@ -1,4 +1,4 @@
-"Tests of `cnn_course.mlp`: data helpers, the MLP and its dropout, loss, training loop, shift and permutation helpers."
+"Tests of `cnn_course.mlp`: data helpers, the MLP and its dropout, loss, training loop, the common tutorial loop, shift and permutation helpers."
 import math
 
 import pytest
@@ -368,6 +368,57 @@ def test_permute_pixels_bad_perm():
     x = torch.zeros(2, 1, 4, 4)
     with pytest.raises(ValueError, match=r'perm must have one entry per pixel, shape \(16,\)'): permute_pixels(x, torch.arange(15))
     with pytest.raises(ValueError, match='perm must be a permutation'): permute_pixels(x, torch.zeros(16, dtype=torch.long))
+
+
+# --- the common tutorial loop ------------------------------------------------------------------
+def test_tutorial_mnist_reads_the_course_digits_from_idx_files(tmp_path):
+    ds = tutorial_mnist(train=False, root=tmp_path)
+    raw = tmp_path/'MNIST'/'raw'
+    assert sorted(p.name for p in raw.iterdir()) == ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte']
+    assert (raw/'t10k-images-idx3-ubyte').read_bytes()[:16] == bytes([0, 0, 8, 3, 0, 0, 0x27, 0x10, 0, 0, 0, 28, 0, 0, 0, 28])   # idx header: 10,000 × 28 × 28
+    x, y = load_mnist('test')
+    assert torch.equal(ds.data, x) and torch.equal(ds.targets, y)
+    img, label = ds[3]
+    torch.testing.assert_close(img, normalise_pixels(x[3:4]), rtol=0, atol=1e-5)
+    assert label == y[3].item() and len(tutorial_mnist(train=True, root=tmp_path)) == 60_000
+
+
+def test_tutorial_mnist_rewrites_a_truncated_file(tmp_path):
+    tutorial_mnist(train=False, root=tmp_path)
+    labels = tmp_path/'MNIST'/'raw'/'t10k-labels-idx1-ubyte'
+    labels.write_bytes(labels.read_bytes()[:100])
+    assert torch.equal(tutorial_mnist(train=False, root=tmp_path).targets, load_mnist('test')[1])
+
+
+@pytest.mark.parametrize('kw,err,msg', [(dict(train='yes'), TypeError, 'train must be True or False'),
+                                        (dict(train=1), TypeError, 'train must be True or False'),
+                                        (dict(root=3), TypeError, 'root must be a str, a Path or None')])
+def test_tutorial_mnist_bad_arguments(kw, err, msg):
+    with pytest.raises(err, match=msg): tutorial_mnist(**kw)
+
+
+def test_tutorial_fit_trains_a_small_subset_and_reports():
+    seed_everything(0)
+    r = tutorial_fit(mlp(), epochs=2, n_train=640, bs=64)
+    assert list(r) == ['epochs', 'n_train', 'seconds_per_epoch', 'seconds_per_60k', 'test_accuracy']
+    assert (r['epochs'], r['n_train']) == (2, 640) and r['seconds_per_epoch'] > 0
+    assert math.isclose(r['seconds_per_60k'], r['seconds_per_epoch']*60_000/640)
+    assert 0.6 < r['test_accuracy'] <= 1   # 20 steps of Adam already learn a lot
+    seed_everything(0)
+    assert tutorial_fit(mlp(), epochs=2, n_train=640, bs=64)['test_accuracy'] == r['test_accuracy']   # reproducible
+
+
+@pytest.mark.parametrize('kw,err,msg', [(dict(model='mlp'), TypeError, 'model must be an nn.Module'),
+                                        (dict(epochs=0), ValueError, 'epochs must be a positive int'),
+                                        (dict(epochs=1.5), TypeError, 'epochs must be a positive int'),
+                                        (dict(n_train=0), ValueError, 'n_train must be a positive int'),
+                                        (dict(n_train=60_001), ValueError, r'n_train must be in 1\.\.60000'),
+                                        (dict(n_train=True), TypeError, 'n_train must be a positive int'),
+                                        (dict(bs=0), ValueError, 'bs must be a positive int'),
+                                        (dict(lr=0), ValueError, 'lr must be > 0'), (dict(lr='1e-3'), ValueError, 'lr must be > 0'),
+                                        (dict(seed=1.0), TypeError, 'seed must be an int')])
+def test_tutorial_fit_bad_arguments(kw, err, msg):
+    with pytest.raises(err, match=msg): tutorial_fit(**(dict(model=mlp()) | kw))
 
 
 # --- exercise checks ---------------------------------------------------------------------------------

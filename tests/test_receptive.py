@@ -203,3 +203,60 @@ def test_exercise_checks():
     assert not check_covers_digit(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3)))
     assert not check_covers_digit(nn.Sequential(nn.Conv2d(1, 4, 3), nn.MaxPool2d(2)))
     assert not check_covers_digit(nn.Sequential(nn.Conv2d(1, 4, 29)))
+
+def test_top_activating_patches_crop_the_receptive_field():
+    from cnn_course.receptive import top_activating_patches
+    conv = nn.Conv2d(1, 2, 3, bias=False)
+    with torch.no_grad(): conv.weight.zero_(); conv.weight[0, 0].fill_(1); conv.weight[1, 0, 1, 1] = -1   # channel 0: 3×3 sum, channel 1: minus the centre
+    model = nn.Sequential(conv, nn.MaxPool2d(2))
+    images = torch.rand(5, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    rf = receptive_field(model, (1, 12, 12))
+    patches, acts = top_activating_patches(model, images, rf, layer='1', channels=[0, 1], k=3)
+    assert patches.shape == (2, 3, 4, 4) and acts.shape == (2, 3)
+    out = model(images).detach()
+    assert torch.allclose(acts[0], out[:, 0].flatten(1).amax(1).topk(3).values)
+    n = out[:, 0].flatten(1).amax(1).argmax().item()
+    i, j = divmod(out[n, 0].flatten().argmax().item(), out.shape[3])
+    top, left, bottom, right = receptive_box(rf, (i, j), layer='1')
+    assert torch.equal(patches[0, 0], images[n, 0, top:bottom + 1, left:right + 1])   # the strongest unit's own input window
+    assert (acts[:, :-1] >= acts[:, 1:]).all()
+
+def test_top_activating_patches_bad_inputs():
+    from cnn_course.receptive import top_activating_patches
+    model, images = nn.Conv2d(1, 2, 3), torch.rand(4, 1, 8, 8)
+    rf = receptive_field(model, (1, 8, 8))
+    with pytest.raises(ValueError, match='k must be at most'): top_activating_patches(model, images, rf, '0', [0], k=5)
+    with pytest.raises(ValueError, match='channels must be ints in 0..1'): top_activating_patches(model, images, rf, '0', [2], k=1)
+    with pytest.raises(ValueError, match='layer must be a row'): top_activating_patches(model, images, rf, 'conv9', [0], k=1)
+    with pytest.raises(ValueError, match='images must be'): top_activating_patches(model, images[0], rf, '0', [0], k=1)
+    with pytest.raises(TypeError, match='k must be an int'): top_activating_patches(model, images, rf, '0', [0], k=1.5)
+
+def test_plot_grid():
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from cnn_course.receptive import plot_grid
+    fig = plot_grid(torch.randn(10, 1, 3, 3), ncols=4, titles=list('abcdefghij'), title='t', symmetric=True)
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == 10 and axes[0].get_title() == 'a' and len(fig.axes) == 3*4 + 1   # 12 panels (2 blank) and a colour bar
+    lo, hi = axes[0].images[0].get_clim()
+    assert lo == -hi                                                                       # one scale, centred on zero
+    plt.close(fig)
+    fig = plot_grid(torch.rand(3, 5, 5))
+    assert len(fig.axes) == 3; plt.close(fig)
+    with pytest.raises(ValueError, match='images must be'): plot_grid(torch.rand(5, 5))
+    with pytest.raises(ValueError, match='titles must have one entry per image'): plot_grid(torch.rand(2, 5, 5), titles=['a'])
+    with pytest.raises(ValueError, match='ncols must be >= 1'): plot_grid(torch.rand(2, 5, 5), ncols=0)
+
+def test_plot_receptive_field_keeps_every_box_visible():
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from cnn_course.receptive import plot_receptive_field
+    boxes = {'small': (2, 2, 4, 4), 'large': (2, 2, 5, 5)}                 # they share the top-left corner
+    ax = plot_receptive_field(torch.rand(8, 8), boxes)
+    small, large = ax.patches
+    assert small.get_linestyle() != large.get_linestyle()
+    assert large.get_x() < small.get_x() and large.get_y() < small.get_y()   # the larger one drawn a little further out
+    assert small.get_x() == 2 - 0.5                                           # the smallest one on its pixels' edges
+    legend = ax.get_legend()
+    assert legend is not None and legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1   # outside the axes, on the right
+    plt.close(ax.figure)
