@@ -20,11 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from .core import *
 
 # %% auto #0
-__all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS',
-           'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold',
-           'conv_matrix', 'show_conv_matrix', 'filter2d', 'show_kernels', 'show_feature_maps', 'check_horizontal_edges',
-           'show_channels', 'conv_animation', 'animate_conv', 'conv_block', 'small_cnn', 'conv_vs_dense', 'show_conv',
-           'conv_explorer', 'check_output_size', 'check_conv_params', 'check_bottom_edge', 'check_conv2d']
+__all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS', 'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold', 'conv_matrix', 'show_conv_matrix', 'filter2d', 'show_feature_maps', 'check_horizontal_edges', 'show_channels', 'conv_block', 'small_cnn', 'conv_vs_dense', 'check_output_size', 'check_conv_params', 'check_bottom_edge', 'check_conv2d', 'show_kernels', 'conv_animation', 'animate_conv', 'show_conv', 'conv_explorer']
 
 # %% ../nbs/02_kernels_and_strides.ipynb #0b539b2f
 _ARG_NAMES = dict(n='input size n', k='kernel size k', s='stride s', p='padding p', d='dilation d')
@@ -271,63 +267,6 @@ def filter2d(
     img = img if img.is_floating_point() else img.float()
     return conv2d_unfold(img[None, None], kernel[None, None].to(img.dtype), **kwargs)[0, 0]
 
-# %% ../nbs/02_kernels_and_strides.ipynb #021523cd
-def _np(
-    t:torch.Tensor, # a tensor on any device
-) -> np.ndarray:    # a NumPy array for plotting
-    "`t` as a NumPy array, detached and on the CPU."
-    return t.detach().cpu().numpy()
-
-def _kernel_dict(
-    kernels,             # dict name -> kH×kW tensor, or a tensor K×kH×kW / K×1×kH×kW
-    titles=None,         # titles when `kernels` is a tensor
-) -> dict:               # name -> 2-D tensor
-    "Normalise the ways of passing several kernels to a dict."
-    if isinstance(kernels, dict):
-        if not kernels: raise ValueError("kernels is empty: give at least one kernel")
-        for k, v in kernels.items():
-            if not isinstance(v, torch.Tensor) or v.ndim != 2: raise ValueError(f"kernels[{k!r}] must be a 2-D kH×kW tensor, got {getattr(v, 'shape', type(v).__name__)}")
-        return {k: v.detach().cpu().float() for k, v in kernels.items()}
-    if not isinstance(kernels, torch.Tensor) or kernels.ndim < 2 or kernels.numel() == 0:
-        raise TypeError(f"kernels must be a dict name -> kH×kW tensor or a non-empty K×kH×kW tensor, got {getattr(kernels, 'shape', type(kernels).__name__)}")
-    ks = kernels.detach().cpu().float().reshape(-1, *kernels.shape[-2:])
-    titles = titles or [f'kernel {i}' for i in range(len(ks))]
-    return dict(zip(titles, ks))
-
-def _integer_ticks(
-    axs, # matplotlib axes
-):
-    "Whole-number ticks (pixel rows and columns) on every axis in `axs`."
-    for ax in axs:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True)); ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-
-# %% ../nbs/02_kernels_and_strides.ipynb #1313e6b1
-def show_kernels(
-    kernels,                 # dict name -> kH×kW tensor, or a tensor K×kH×kW / K×1×kH×kW
-    titles:list=None,        # titles for a tensor of kernels
-    ncols:int=None,          # kernels per row (default: all in one row)
-    annotate:bool=True,      # write each weight in its cell
-    suptitle:str=None,       # a title for the whole figure
-    size:float=1.7,          # inches per kernel
-):                           # the matplotlib figure
-    "Show kernels as red (positive) / blue (negative) heat maps."
-    ks = _kernel_dict(kernels, titles)
-    ncols = ncols or len(ks)
-    nrows = -(-len(ks)//ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size*ncols, size*nrows + (0.4 if suptitle else 0)), squeeze=False, layout='constrained')
-    for ax in axs.flat[len(ks):]: ax.axis('off')
-    for ax, (name, k) in zip(axs.flat, ks.items()):
-        lim = k.abs().max().item() or 1
-        ax.imshow(_np(k), cmap='RdBu_r', vmin=-lim, vmax=lim)
-        if annotate:
-            for (r, c), v in np.ndenumerate(k.numpy()):
-                ax.text(c, r, f'{v:g}' if float(v).is_integer() else f'{v:.2f}', ha='center', va='center', fontsize=8,
-                        color='white' if abs(v) > lim/2 else 'black')
-        ax.set(title=name, xticks=range(k.shape[1]), yticks=range(k.shape[0]))
-        ax.set_xlabel('column', fontsize=7); ax.set_ylabel('row', fontsize=7); ax.tick_params(labelsize=6)
-    if suptitle: fig.suptitle(suptitle)
-    return fig
-
 # %% ../nbs/02_kernels_and_strides.ipynb #1f0ecc77
 def show_feature_maps(
     img:torch.Tensor,        # one image, H×W
@@ -382,88 +321,6 @@ def show_channels(
     if title: fig.suptitle(title)
     return fig
 
-# %% ../nbs/02_kernels_and_strides.ipynb #cb53f756
-def _draw_conv_frame(
-    fig, ax_in, ax_out,  # the figure, and its input and output axes
-    f:int,               # the frame: output position `f` in reading order
-    x:torch.Tensor,      # the input, n×n
-    w:torch.Tensor,      # the kernel, k×k
-    out:torch.Tensor,    # the output, o×o
-    s:int, p:int, d:int, # stride, padding, dilation
-):
-    "Draw frame `f` of `conv_animation`: the padded input under the kernel's taps, and the output computed so far."
-    n, k, o = x.shape[0], w.shape[0], out.shape[0]
-    m, (i, j) = n + 2*p, divmod(f, o)
-    def cell(ax, r, c, face, edge='0.4', ls='-', text='', color='black', alpha=1.):
-        ax.add_patch(plt.Rectangle((c, r), 1, 1, facecolor=face, edgecolor=edge, linestyle=ls, alpha=alpha))
-        if text != '': ax.text(c + .5, r + .5, text, ha='center', va='center', fontsize=9, color=color)
-    for ax in (ax_in, ax_out): ax.clear()
-    for r in range(m):
-        for c in range(m):
-            inside = p <= r < p + n and p <= c < p + n
-            cell(ax_in, r, c, '#c6dbef' if inside else 'white', ls='-' if inside else '--',
-                 text=int(x[r-p, c-p]) if inside else 0, color='black' if inside else '0.6')
-    for a in range(k):
-        for b in range(k):
-            r, c = i*s + a*d, j*s + b*d
-            cell(ax_in, r, c, '#08519c', edge='black', alpha=.45)
-            ax_in.text(c + .95, r + .95, f'×{int(w[a, b])}', ha='right', va='bottom', fontsize=7, color='white')
-    for r in range(o):
-        for c in range(o):
-            done = r*o + c <= f
-            cell(ax_out, r, c, ('#238b45' if (r, c) == (i, j) else '#a1d99b') if done else 'white',
-                 text=int(out[r, c]) if done else '', color='white' if (r, c) == (i, j) else 'black')
-    ax_in.set(xlim=(0, m), ylim=(m, 0), aspect='equal', xticks=[], yticks=[], xlabel='column', ylabel='row',
-              title=f'input {n}×{n}, padding {p}')
-    ax_out.set(xlim=(0, max(o, 2)), ylim=(max(o, 2), 0), aspect='equal', xticks=[], yticks=[], xlabel='column',
-               title=f'output {o}×{o}')
-    ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
-    fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
-    fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
-
-# %% ../nbs/02_kernels_and_strides.ipynb #e43c5f12
-def conv_animation(
-    n:int=5,             # input height and width
-    k:int=3,             # kernel height and width
-    s:int=2,             # stride
-    p:int=1,             # zero padding on each side
-    d:int=1,             # dilation
-    seed:int=0,          # seed for the random input and kernel
-    interval:int=700,    # milliseconds per frame
-):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())`
-    "Animate a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation; `conv2d_loops` computes every output."
-    from matplotlib.animation import FuncAnimation
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0: raise ValueError(f"interval must be a positive number of milliseconds, got {interval!r}")
-    o = conv_output_size(n, k, s, p, d)
-    g = torch.Generator().manual_seed(seed)
-    x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()
-    out = conv2d_loops(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(7, 4), gridspec_kw=dict(width_ratios=[n + 2*p, max(o, 2)]))
-    anim = FuncAnimation(fig, lambda f: _draw_conv_frame(fig, ax_in, ax_out, f, x, w, out, s, p, d), frames=o*o, interval=interval)
-    plt.close(fig)   # the animation draws the figure itself: no static copy under the cell
-    return anim
-
-# %% ../nbs/02_kernels_and_strides.ipynb #84e301ff
-def animate_conv(
-    path:str|Path,       # the GIF file to write
-    n:int=5,             # input height and width
-    k:int=3,             # kernel height and width
-    s:int=2,             # stride
-    p:int=1,             # zero padding on each side
-    d:int=1,             # dilation
-    fps:float=1.5,       # frames per second
-    seed:int=0,          # seed for the random input and kernel
-    dpi:int=72,          # resolution of the GIF
-) -> Path:               # `path`
-    "Save `conv_animation` as a GIF file, e.g. for slides (the pages show the animation with `to_jshtml`)."
-    from matplotlib.animation import PillowWriter
-    anim = conv_animation(n, k, s, p, d, seed)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    anim.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
-    return path
-
-
 # %% ../nbs/02_kernels_and_strides.ipynb #57192722
 def conv_block(
     ni:int,         # input channels
@@ -516,61 +373,6 @@ def conv_vs_dense(
     df = pd.DataFrame(rows).set_index('layer')
     df['dense_per_conv'] = (df.dense_params/df.conv_params).round(2)
     return df
-
-# %% ../nbs/02_kernels_and_strides.ipynb #952ae298
-def _spaced_kernel(
-    k:torch.Tensor, # a kH×kW kernel
-    d:int,          # dilation
-) -> torch.Tensor:  # the kernel with its taps `d` apart, NaN (drawn blank) in between
-    "`k` as the dilated kernel sees the image: its taps `d` pixels apart."
-    out = torch.full((d*(k.shape[0] - 1) + 1, d*(k.shape[1] - 1) + 1), float('nan'))
-    out[::d, ::d] = k
-    return out
-
-# %% ../nbs/02_kernels_and_strides.ipynb #433ad2f9
-def show_conv(
-    img:torch.Tensor,          # one image, H×W
-    kernel:str='top_edge',     # a name from `kernels`
-    stride:int=1,              # stride
-    padding:int=0,             # padding on each side
-    dilation:int=1,            # dilation
-    padding_mode:str='zeros',  # one of `PADDING_MODES`
-    kernels:dict=None,         # name -> kernel (default `EDGE_KERNELS`)
-) -> tuple:                    # the feature map's shape (rows, columns)
-    "Draw the padded image, the (dilated) kernel and the feature map (red positive, blue negative); print and return the output shape."
-    kernels = kernels or EDGE_KERNELS
-    if kernel not in kernels: raise ValueError(f"kernel must be one of {list(kernels)}, got {kernel!r}")
-    k = kernels[kernel]
-    fm = filter2d(img, k, stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode)
-    fig, axs = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw=dict(width_ratios=[3, 1.3, 3]))
-    axs[0].imshow(_np(pad2d(img, padding, padding_mode)), cmap='gray'); axs[0].set(title=f"input, padding {padding} '{padding_mode}'", xlabel='column', ylabel='row')
-    lim, spaced = k.abs().max().item() or 1, _spaced_kernel(k, dilation)
-    axs[1].imshow(_np(spaced), cmap='RdBu_r', vmin=-lim, vmax=lim); axs[1].set_facecolor('0.8')   # grey: the pixels between the taps
-    axs[1].set(title=f'{kernel}, dilation {dilation}\nspans {spaced.shape[0]}×{spaced.shape[1]}', xlabel='column', ylabel='row')
-    fm_lim = fm.abs().max().item() or 1   # 0 is white, as in `show_feature_maps`
-    shown = axs[2].imshow(_np(fm), cmap='RdBu_r', vmin=-fm_lim, vmax=fm_lim); fig.colorbar(shown, ax=axs[2], shrink=0.8)
-    axs[2].set(title=f'feature map, stride {stride}: {fm.shape[0]}×{fm.shape[1]}', xlabel='column', ylabel='row')
-    _integer_ticks(axs); fig.tight_layout(); plt.show()
-    print(f"output shape {fm.shape[0]}×{fm.shape[1]} = conv_output_size({img.shape[0]}, {k.shape[0]}, s={stride}, p={padding}, d={dilation}) "
-          f"× conv_output_size({img.shape[1]}, {k.shape[1]}, s={stride}, p={padding}, d={dilation})")
-    return tuple(fm.shape)
-
-# %% ../nbs/02_kernels_and_strides.ipynb #9048d2b5
-def conv_explorer(
-    img:torch.Tensor,   # one image, H×W
-    kernels:dict=None,  # name -> kernel (default `EDGE_KERNELS`)
-):                      # an ipywidgets `interactive` control
-    "Widgets for kernel, stride, padding, dilation and padding mode that redraw `show_conv` on `img`."
-    from ipywidgets import interactive, Dropdown, IntSlider
-    kernels = kernels or EDGE_KERNELS
-    def draw(kernel, stride, padding, dilation, padding_mode):
-        try: show_conv(img, kernel, stride, padding, dilation, padding_mode, kernels)
-        except ValueError as e: print(f'Not possible: {e}')
-    return interactive(draw, kernel=Dropdown(options=list(kernels), description='kernel'),
-                       stride=IntSlider(value=1, min=1, max=4, description='stride'),
-                       padding=IntSlider(value=0, min=0, max=4, description='padding'),
-                       dilation=IntSlider(value=1, min=1, max=4, description='dilation'),
-                       padding_mode=Dropdown(options=PADDING_MODES, description='padding mode', style={'description_width': 'initial'}))
 
 # %% ../nbs/02_kernels_and_strides.ipynb #3ef25b93
 def check_output_size(
@@ -628,3 +430,197 @@ def check_conv2d(
         if not isinstance(got, torch.Tensor) or got.shape != ref.shape or not torch.allclose(got, ref, atol=1e-9):
             return verdict(False, '', f'different from F.conv2d for x {tuple(x.shape)}, weight {tuple(weight.shape)}, stride={s}, padding={p}, dilation={d}.')
     return verdict(True, f'equal to F.conv2d on {n_cases} random cases.', '')
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #e6052d87
+def _np(
+    t:torch.Tensor, # a tensor on any device
+) -> np.ndarray:    # a NumPy array for plotting
+    "`t` as a NumPy array, detached and on the CPU."
+    return t.detach().cpu().numpy()
+
+def _kernel_dict(
+    kernels,             # dict name -> kH×kW tensor, or a tensor K×kH×kW / K×1×kH×kW
+    titles=None,         # titles when `kernels` is a tensor
+) -> dict:               # name -> 2-D tensor
+    "Normalise the ways of passing several kernels to a dict."
+    if isinstance(kernels, dict):
+        if not kernels: raise ValueError("kernels is empty: give at least one kernel")
+        for k, v in kernels.items():
+            if not isinstance(v, torch.Tensor) or v.ndim != 2: raise ValueError(f"kernels[{k!r}] must be a 2-D kH×kW tensor, got {getattr(v, 'shape', type(v).__name__)}")
+        return {k: v.detach().cpu().float() for k, v in kernels.items()}
+    if not isinstance(kernels, torch.Tensor) or kernels.ndim < 2 or kernels.numel() == 0:
+        raise TypeError(f"kernels must be a dict name -> kH×kW tensor or a non-empty K×kH×kW tensor, got {getattr(kernels, 'shape', type(kernels).__name__)}")
+    ks = kernels.detach().cpu().float().reshape(-1, *kernels.shape[-2:])
+    titles = titles or [f'kernel {i}' for i in range(len(ks))]
+    return dict(zip(titles, ks))
+
+def _integer_ticks(
+    axs, # matplotlib axes
+):
+    "Whole-number ticks (pixel rows and columns) on every axis in `axs`."
+    for ax in axs:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True)); ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #8cc73b38
+def show_kernels(
+    kernels,                 # dict name -> kH×kW tensor, or a tensor K×kH×kW / K×1×kH×kW
+    titles:list=None,        # titles for a tensor of kernels
+    ncols:int=None,          # kernels per row (default: all in one row)
+    annotate:bool=True,      # write each weight in its cell
+    suptitle:str=None,       # a title for the whole figure
+    size:float=1.7,          # inches per kernel
+):                           # the matplotlib figure
+    "Show kernels as red (positive) / blue (negative) heat maps."
+    ks = _kernel_dict(kernels, titles)
+    ncols = ncols or len(ks)
+    nrows = -(-len(ks)//ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size*ncols, size*nrows + (0.4 if suptitle else 0)), squeeze=False, layout='constrained')
+    for ax in axs.flat[len(ks):]: ax.axis('off')
+    for ax, (name, k) in zip(axs.flat, ks.items()):
+        lim = k.abs().max().item() or 1
+        ax.imshow(_np(k), cmap='RdBu_r', vmin=-lim, vmax=lim)
+        if annotate:
+            for (r, c), v in np.ndenumerate(k.numpy()):
+                ax.text(c, r, f'{v:g}' if float(v).is_integer() else f'{v:.2f}', ha='center', va='center', fontsize=8,
+                        color='white' if abs(v) > lim/2 else 'black')
+        ax.set(title=name, xticks=range(k.shape[1]), yticks=range(k.shape[0]))
+        ax.set_xlabel('column', fontsize=7); ax.set_ylabel('row', fontsize=7); ax.tick_params(labelsize=6)
+    if suptitle: fig.suptitle(suptitle)
+    return fig
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #765db391
+def _draw_conv_frame(
+    fig, ax_in, ax_out,  # the figure, and its input and output axes
+    f:int,               # the frame: output position `f` in reading order
+    x:torch.Tensor,      # the input, n×n
+    w:torch.Tensor,      # the kernel, k×k
+    out:torch.Tensor,    # the output, o×o
+    s:int, p:int, d:int, # stride, padding, dilation
+):
+    "Draw frame `f` of `conv_animation`: the padded input under the kernel's taps, and the output computed so far."
+    n, k, o = x.shape[0], w.shape[0], out.shape[0]
+    m, (i, j) = n + 2*p, divmod(f, o)
+    def cell(ax, r, c, face, edge='0.4', ls='-', text='', color='black', alpha=1.):
+        ax.add_patch(plt.Rectangle((c, r), 1, 1, facecolor=face, edgecolor=edge, linestyle=ls, alpha=alpha))
+        if text != '': ax.text(c + .5, r + .5, text, ha='center', va='center', fontsize=9, color=color)
+    for ax in (ax_in, ax_out): ax.clear()
+    for r in range(m):
+        for c in range(m):
+            inside = p <= r < p + n and p <= c < p + n
+            cell(ax_in, r, c, '#c6dbef' if inside else 'white', ls='-' if inside else '--',
+                 text=int(x[r-p, c-p]) if inside else 0, color='black' if inside else '0.6')
+    for a in range(k):
+        for b in range(k):
+            r, c = i*s + a*d, j*s + b*d
+            cell(ax_in, r, c, '#08519c', edge='black', alpha=.45)
+            ax_in.text(c + .95, r + .95, f'×{int(w[a, b])}', ha='right', va='bottom', fontsize=7, color='white')
+    for r in range(o):
+        for c in range(o):
+            done = r*o + c <= f
+            cell(ax_out, r, c, ('#238b45' if (r, c) == (i, j) else '#a1d99b') if done else 'white',
+                 text=int(out[r, c]) if done else '', color='white' if (r, c) == (i, j) else 'black')
+    ax_in.set(xlim=(0, m), ylim=(m, 0), aspect='equal', xticks=[], yticks=[], xlabel='column', ylabel='row',
+              title=f'input {n}×{n}, padding {p}')
+    ax_out.set(xlim=(0, max(o, 2)), ylim=(max(o, 2), 0), aspect='equal', xticks=[], yticks=[], xlabel='column',
+               title=f'output {o}×{o}')
+    ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
+    fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
+    fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #03b40376
+def conv_animation(
+    n:int=5,             # input height and width
+    k:int=3,             # kernel height and width
+    s:int=2,             # stride
+    p:int=1,             # zero padding on each side
+    d:int=1,             # dilation
+    seed:int=0,          # seed for the random input and kernel
+    interval:int=700,    # milliseconds per frame
+):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())`
+    "Animate a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation; `conv2d_loops` computes every output."
+    from matplotlib.animation import FuncAnimation
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0: raise ValueError(f"interval must be a positive number of milliseconds, got {interval!r}")
+    o = conv_output_size(n, k, s, p, d)
+    g = torch.Generator().manual_seed(seed)
+    x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()
+    out = conv2d_loops(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(7, 4), gridspec_kw=dict(width_ratios=[n + 2*p, max(o, 2)]))
+    anim = FuncAnimation(fig, lambda f: _draw_conv_frame(fig, ax_in, ax_out, f, x, w, out, s, p, d), frames=o*o, interval=interval)
+    plt.close(fig)   # the animation draws the figure itself: no static copy under the cell
+    return anim
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #182082e9
+def animate_conv(
+    path:str|Path,       # the GIF file to write
+    n:int=5,             # input height and width
+    k:int=3,             # kernel height and width
+    s:int=2,             # stride
+    p:int=1,             # zero padding on each side
+    d:int=1,             # dilation
+    fps:float=1.5,       # frames per second
+    seed:int=0,          # seed for the random input and kernel
+    dpi:int=72,          # resolution of the GIF
+) -> Path:               # `path`
+    "Save `conv_animation` as a GIF file, e.g. for slides (the pages show the animation with `to_jshtml`)."
+    from matplotlib.animation import PillowWriter
+    anim = conv_animation(n, k, s, p, d, seed)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    anim.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
+    return path
+
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #45f6916d
+def _spaced_kernel(
+    k:torch.Tensor, # a kH×kW kernel
+    d:int,          # dilation
+) -> torch.Tensor:  # the kernel with its taps `d` apart, NaN (drawn blank) in between
+    "`k` as the dilated kernel sees the image: its taps `d` pixels apart."
+    out = torch.full((d*(k.shape[0] - 1) + 1, d*(k.shape[1] - 1) + 1), float('nan'))
+    out[::d, ::d] = k
+    return out
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #d79a6beb
+def show_conv(
+    img:torch.Tensor,          # one image, H×W
+    kernel:str='top_edge',     # a name from `kernels`
+    stride:int=1,              # stride
+    padding:int=0,             # padding on each side
+    dilation:int=1,            # dilation
+    padding_mode:str='zeros',  # one of `PADDING_MODES`
+    kernels:dict=None,         # name -> kernel (default `EDGE_KERNELS`)
+) -> tuple:                    # the feature map's shape (rows, columns)
+    "Draw the padded image, the (dilated) kernel and the feature map (red positive, blue negative); print and return the output shape."
+    kernels = kernels or EDGE_KERNELS
+    if kernel not in kernels: raise ValueError(f"kernel must be one of {list(kernels)}, got {kernel!r}")
+    k = kernels[kernel]
+    fm = filter2d(img, k, stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode)
+    fig, axs = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw=dict(width_ratios=[3, 1.3, 3]))
+    axs[0].imshow(_np(pad2d(img, padding, padding_mode)), cmap='gray'); axs[0].set(title=f"input, padding {padding} '{padding_mode}'", xlabel='column', ylabel='row')
+    lim, spaced = k.abs().max().item() or 1, _spaced_kernel(k, dilation)
+    axs[1].imshow(_np(spaced), cmap='RdBu_r', vmin=-lim, vmax=lim); axs[1].set_facecolor('0.8')   # grey: the pixels between the taps
+    axs[1].set(title=f'{kernel}, dilation {dilation}\nspans {spaced.shape[0]}×{spaced.shape[1]}', xlabel='column', ylabel='row')
+    fm_lim = fm.abs().max().item() or 1   # 0 is white, as in `show_feature_maps`
+    shown = axs[2].imshow(_np(fm), cmap='RdBu_r', vmin=-fm_lim, vmax=fm_lim); fig.colorbar(shown, ax=axs[2], shrink=0.8)
+    axs[2].set(title=f'feature map, stride {stride}: {fm.shape[0]}×{fm.shape[1]}', xlabel='column', ylabel='row')
+    _integer_ticks(axs); fig.tight_layout(); plt.show()
+    print(f"output shape {fm.shape[0]}×{fm.shape[1]} = conv_output_size({img.shape[0]}, {k.shape[0]}, s={stride}, p={padding}, d={dilation}) "
+          f"× conv_output_size({img.shape[1]}, {k.shape[1]}, s={stride}, p={padding}, d={dilation})")
+    return tuple(fm.shape)
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #654f680c
+def conv_explorer(
+    img:torch.Tensor,   # one image, H×W
+    kernels:dict=None,  # name -> kernel (default `EDGE_KERNELS`)
+):                      # an ipywidgets `interactive` control
+    "Widgets for kernel, stride, padding, dilation and padding mode that redraw `show_conv` on `img`."
+    from ipywidgets import interactive, Dropdown, IntSlider
+    kernels = kernels or EDGE_KERNELS
+    def draw(kernel, stride, padding, dilation, padding_mode):
+        try: show_conv(img, kernel, stride, padding, dilation, padding_mode, kernels)
+        except ValueError as e: print(f'Not possible: {e}')
+    return interactive(draw, kernel=Dropdown(options=list(kernels), description='kernel'),
+                       stride=IntSlider(value=1, min=1, max=4, description='stride'),
+                       padding=IntSlider(value=0, min=0, max=4, description='padding'),
+                       dilation=IntSlider(value=1, min=1, max=4, description='dilation'),
+                       padding_mode=Dropdown(options=PADDING_MODES, description='padding mode', style={'description_width': 'initial'}))

@@ -1,4 +1,4 @@
-"""Why deeper plain networks train worse, what keeps deep training stable (initialisation, batch normalisation, the one-cycle schedule), how residual connections fix it, measured on all 60,000 CIFAR-10 images; then the ImageNet ResNet family built from this chapter's blocks and proven identical to torchvision's, and two CIFAR-10 networks trained with a 15-minute budget each on two CPU cores.
+"""Why deeper plain networks train worse, what keeps deep training stable (initialisation, batch normalisation, the one-cycle schedule), how residual connections fix it, measured on CIFAR-10 (subsets for the short experiments, all 50,000 training and 10,000 test images for the final runs); then the ImageNet ResNet family built from this chapter's blocks and proven identical to torchvision's, and two CIFAR-10 networks trained with a 15-minute budget each on two CPU cores.
 
 Docs: https://cnn-course.github.io/cnn-course/resnet.html.md"""
 
@@ -731,12 +731,13 @@ def flip_tta_accuracy(
     flip:bool=True,     # average the logits of each image and its mirror image
     translate:bool=False, # also average over the image shifted by one pixel up-left and down-right (both mirrored too)
     max_images:int|None=None, # stop after this many images (None: all of `dl`)
+    amp:bool=True,      # autocast as `autocast_dtype` advises (False: float32), as the training run did
 ) -> float:             # accuracy, 0..1
     "Accuracy with test-time augmentation: logits averaged over the flipped (and shifted) copies of each image."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     model.eval()
     device = next(model.parameters()).device
-    dtype = autocast_dtype(device.type)
+    dtype = autocast_dtype(device.type) if amp else None
     correct = n = 0
     with torch.no_grad(), autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         for xb, yb in dl:
