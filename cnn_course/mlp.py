@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from .core import load_mnist, get_data, default_device, verdict   # first: it also quietens a torch warning fastai's import triggers
+from .core import load_mnist, get_data, default_device, verdict, MNIST_COUNTS   # first: it also quietens a torch warning fastai's import triggers
 import torchvision
 from fastprogress.fastprogress import master_bar, progress_bar
 from fastai.data.core import DataLoaders
@@ -223,6 +223,10 @@ def evaluate(
     return total_loss/n, correct/n
 
 # %% ../nbs/01_mlp_baseline.ipynb #25fa1486
+def _check_lr(lr):
+    "A clear error unless `lr` is a positive number."
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be > 0 (a number), got {lr!r}")
+
 def _cycles_momentum(opt) -> bool:
     "Whether `opt` has a momentum (or Adam beta) that a one-cycle schedule can cycle."
     d = opt.defaults
@@ -261,7 +265,7 @@ def fit(
     "Train `model` for `epochs` epochs, validating after each; returns the history."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1: raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be > 0 (a number), got {lr!r}")
+    _check_lr(lr)
     _check_loader(train_dl, 'train_dl')
     if valid_dl is not None: _check_loader(valid_dl, 'valid_dl')
     if len(train_dl) == 0: raise ValueError("train_dl is empty: it must yield at least one batch")
@@ -331,13 +335,14 @@ def tutorial_mnist(
     if root is not None and not isinstance(root, (str, Path)): raise TypeError(f"root must be a str, a Path or None, got {type(root).__name__}")
     root = get_data('mnist')/'torchvision' if root is None else Path(root)
     raw = root/'MNIST'/'raw'
-    sizes = {'train': 60_000, 'test': 10_000}
+    sizes = {split: sum(counts) for split, counts in MNIST_COUNTS.items()}   # 60,000 and 10,000
     want = {name: (16 + sizes[split]*28*28 if kind == 'images' else 8 + sizes[split]) for name, (split, kind) in _IDX_FILES.items()}
     if any(not _idx_path(raw, n).is_file() or _idx_path(raw, n).stat().st_size != b for n, b in want.items()):   # missing or truncated
         raw.mkdir(parents=True, exist_ok=True)
-        for name, (split, kind) in _IDX_FILES.items():
-            x, y = load_mnist(split)
-            _write_idx(_idx_path(raw, name), x if kind == 'images' else y.to(torch.uint8))
+        for split in sizes:
+            x, y = load_mnist(split)   # once per split, for its images and its labels file
+            for name, (s, kind) in _IDX_FILES.items():
+                if s == split: _write_idx(_idx_path(raw, name), x if kind == 'images' else y.to(torch.uint8))
     tfm = torchvision.transforms.Compose([torchvision.transforms.ToTensor(), torchvision.transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
     return torchvision.datasets.MNIST(root, train=train, transform=tfm, download=False)
 
@@ -362,7 +367,7 @@ def tutorial_fit(
     if n_train is not None:
         _check_positive_int(n_train, 'n_train')
         if n_train > 60_000: raise ValueError(f"n_train must be in 1..60000 or None, got {n_train}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"lr must be > 0 (a number), got {lr!r}")
+    _check_lr(lr)
     if isinstance(seed, bool) or not isinstance(seed, int): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     train_set, test_set = tutorial_mnist(train=True), tutorial_mnist(train=False)
     if n_train is not None: train_set = Subset(train_set, torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:n_train].tolist())
