@@ -393,13 +393,18 @@ def plot_class_accuracy(
     title:str='',       # the figure title
     ax=None,            # matplotlib axes (None: a new figure)
 ):                      # the axes
-    "Per-class accuracy against training photos per class, one labelled point per class."
+    "Per-class accuracy against training photos per class: the large classes labelled, the small ones counted per accuracy level."
     if not isinstance(table, pd.DataFrame): raise TypeError(f"table must be a DataFrame from `per_class_accuracy`, got {type(table).__name__}")
     if not {'label', 'accuracy', 'train', 'held_out'} <= set(table.columns): raise ValueError(f"table must have columns label, accuracy, train and held_out, got {list(table.columns)}")
     if ax is None: _, ax = plt.subplots(figsize=(8, 4.5))
     ax.scatter(table.train, table.accuracy, s=12*table.held_out, alpha=0.6)
-    for _, r in table.iterrows():
-        if r.accuracy < 100 or r.train > 3*table.train.median(): ax.annotate(r.label, (r.train, r.accuracy), fontsize=7, xytext=(3, -3), textcoords='offset points')
+    big = table.train > 3*table.train.median()
+    for k, (_, r) in enumerate(table[big].sort_values('accuracy', ascending=False).iterrows()):   # the few large classes: one label each, stacked
+        ax.annotate(f"{r.label} {r.accuracy:.0f} %", (r.train, r.accuracy), xytext=(-14, 18 - 14*k), textcoords='offset points', ha='right', fontsize=7,
+                    arrowprops=dict(arrowstyle='-', lw=0.5, color='grey'))
+    for acc, g in table[~big].groupby('accuracy'):   # the many small classes: one label per accuracy level
+        names = f": {', '.join(g.label)}" if len(g) <= 3 else ''
+        ax.annotate(f"{len(g)} class{'es' if len(g) > 1 else ''}{names}", (g.train.max(), acc), xytext=(6, -3), textcoords='offset points', fontsize=7)
     ax.set(xscale='log', xlabel='training photos of the breed (log scale)', ylabel='held-out accuracy (%)', ylim=(-5, 105), title=title)
     return ax
 

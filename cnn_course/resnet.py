@@ -6,7 +6,10 @@ Docs: https://cnn-course.github.io/cnn-course/resnet.html.md"""
 
 # %% ../nbs/04_resnet.ipynb #9ccf9111
 from __future__ import annotations
-import copy, ctypes, math, time
+import copy, ctypes, io, math, time
+from functools import lru_cache
+from pathlib import Path
+from PIL import Image, JpegImagePlugin
 from functools import partial
 import numpy as np
 import pandas as pd
@@ -23,19 +26,40 @@ from fastai.learner import Learner
 from fastai.optimizer import SGD
 from fastai.metrics import accuracy
 from fastai.callback.core import Callback, CancelValidException
+from fastai.torch_core import norm_types
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.hook import ActivationStats
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (adds Learner.fit_one_cycle)
 
 # %% auto #0
-__all__ = ['SHORTCUTS', 'RECIPE', 'show_cifar', 'channel_stats', 'random_crop_flip', 'CifarLoader', 'cifar_loaders', 'plain_cnn',
-           'activation_stds', 'conv_stack', 'autocast_dtype', 'DeviceAutocast', 'train_speed', 'release_memory',
-           'ReleaseMemory', 'cifar_learner', 'relu_stats', 'show_activation_stats', 'BatchNorm2d', 'PadShortcut',
-           'BasicBlock', 'cifar_resnet', 'compare_training', 'plot_degradation', 'conv_grad_norms', 'Bottleneck',
-           'macs', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'stage_table',
-           'train_recipe', 'flip_tta_accuracy', 'epochs_for_budget', 'Mul', 'ConvGroup', 'fast_net', 'init_whitening',
-           'Lookahead', 'ValidateLastEpoch', 'FreezeBiasAfter', 'train_fast', 'check_kaiming_std', 'check_fold_bn',
-           'check_resnet_params']
+__all__ = ['SHORTCUTS', 'RECIPE', 'jpeg_settings', 'show_cifar', 'channel_stats', 'random_crop_flip', 'CifarLoader',
+           'cifar_loaders', 'plain_cnn', 'activation_stds', 'conv_stack', 'autocast_dtype', 'DeviceAutocast',
+           'train_speed', 'release_memory', 'ReleaseMemory', 'cifar_learner', 'relu_stats', 'show_activation_stats',
+           'BatchNorm2d', 'PadShortcut', 'BasicBlock', 'cifar_resnet', 'compare_training', 'plot_degradation',
+           'conv_grad_norms', 'Bottleneck', 'macs', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101',
+           'resnet152', 'stage_table', 'train_recipe', 'flip_tta_accuracy', 'epochs_for_budget', 'Mul', 'ConvGroup',
+           'fast_net', 'init_whitening', 'Lookahead', 'ValidateLastEpoch', 'FreezeBiasAfter', 'train_fast',
+           'check_kaiming_std', 'check_fold_bn', 'check_resnet_params']
+
+# %% ../nbs/04_resnet.ipynb #22509df3
+@lru_cache(maxsize=None)
+def _libjpeg_luma_table(quality:int) -> tuple:
+    "The luminance quantisation table PIL (libjpeg) writes at `quality`."
+    buf = io.BytesIO()
+    Image.new('RGB', (8, 8)).save(buf, 'JPEG', quality=quality)
+    with Image.open(buf) as im: return tuple(im.quantization[0])
+
+def jpeg_settings(
+    path,       # an image file
+) -> dict:      # format, quality (1..100, None if not a JPEG or not a libjpeg table), chroma subsampling
+    "The format of an image file and, for a JPEG, its libjpeg quality and chroma subsampling, read from the file."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"path must be an image file, got {str(path)!r}")
+    with Image.open(path) as im:
+        if im.format != 'JPEG': return dict(format=im.format, quality=None, chroma=None)
+        luma, sampling = tuple(im.quantization[0]), JpegImagePlugin.get_sampling(im)
+    quality = next((q for q in range(1, 101) if _libjpeg_luma_table(q) == luma), None)
+    return dict(format='JPEG', quality=quality, chroma={0: '4:4:4', 1: '4:2:2', 2: '4:2:0'}.get(sampling, 'grey or other'))
 
 # %% ../nbs/04_resnet.ipynb #aba6de02
 def show_cifar(
@@ -271,7 +295,7 @@ class ReleaseMemory(Callback):
 def cifar_learner(
     model:nn.Module,             # the network to train
     dls,                         # fastai `DataLoaders`, e.g. `fastai_loaders(*cifar_loaders())`
-    wd:float=5e-4,               # weight decay (L2, coupled, as in the ResNet paper); PyTorch's BatchNorm layers and biases get none
+    wd:float=5e-4,               # weight decay (L2, coupled, as in the ResNet paper); no normalisation layer (PyTorch's or ours) and no bias gets any
     label_smoothing:float=0.1,   # share of the target spread over all classes
     mom:float=0.9,               # SGD momentum (`fit_one_cycle` cycles it unless told otherwise)
     amp:bool=True,               # mixed precision through `DeviceAutocast` where the device supports it
@@ -282,8 +306,13 @@ def cifar_learner(
     if not 0 <= label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if wd < 0: raise ValueError(f"wd must be >= 0, got {wd}")
     cbs = list(cbs or []) + ([DeviceAutocast()] if amp else []) + [ReleaseMemory()]
-    return Learner(dls, model.to(memory_format=torch.channels_last), loss_func=nn.CrossEntropyLoss(label_smoothing=label_smoothing),
-                   opt_func=partial(SGD, mom=mom, decouple_wd=False), wd=wd, metrics=accuracy, cbs=cbs, **kwargs)
+    learn = Learner(dls, model.to(memory_format=torch.channels_last), loss_func=nn.CrossEntropyLoss(label_smoothing=label_smoothing),
+                    opt_func=partial(SGD, mom=mom, decouple_wd=False), wd=wd, metrics=accuracy, cbs=cbs, **kwargs)
+    learn.create_opt()   # fastai exempts the normalisation classes it knows (`norm_types`); also exempt ours, found by their running statistics
+    for m in learn.model.modules():
+        if hasattr(m, 'running_mean') and not isinstance(m, norm_types):
+            for p in m.parameters(): learn.opt.state[p]['do_wd'] = False
+    return learn
 
 # %% ../nbs/04_resnet.ipynb #3934fcf4
 def relu_stats(
@@ -854,7 +883,9 @@ class FreezeBiasAfter(Callback):
     "Stop training the first layer's bias after `epochs` epochs."
     def __init__(self, epochs:int=3): self.epochs = _check_int(epochs, 'epochs', 0)
     def before_epoch(self):
-        if self.epoch >= self.epochs: self.model[0].bias.requires_grad_(False)
+        if self.epoch >= self.epochs:
+            bias = self.model[0].bias
+            bias.requires_grad_(False); bias.grad = None   # no gradient: the optimizer skips it, momentum included
 
 # %% ../nbs/04_resnet.ipynb #fe27a5ae
 def _fast_splitter(model):

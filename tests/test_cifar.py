@@ -251,6 +251,42 @@ def test_autocast_runs_convolutions_in_16_bit_on_this_device():
     assert torch.bfloat16 in seen
 
 
+def test_cifar_learner_gives_no_weight_decay_to_any_batchnorm():
+    model = plain_cnn(8, norm=BatchNorm2d)   # our BatchNorm2d, which fastai's norm_types does not list
+    learn = cifar_learner(model, _tiny_dls(), wd=0.5, amp=False)
+    ours = [p for m in model.modules() if isinstance(m, BatchNorm2d) for p in m.parameters()]
+    convs = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert ours and all(learn.opt.state[p]['do_wd'] is False for p in ours)
+    assert all(learn.opt.state[p].get('do_wd', True) for p in convs)
+    torch_bn = cifar_learner(plain_cnn(8, norm=nn.BatchNorm2d), _tiny_dls(), amp=False)   # PyTorch's, exempt by fastai itself
+    assert all(torch_bn.opt.state[p]['do_wd'] is False for m in torch_bn.model.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters())
+
+
+def test_freeze_bias_after_stops_the_bias():
+    from fastai.callback.core import Callback
+    model = fast_net((8, 16, 16))
+    before = {}
+    class Snap(Callback):
+        def before_epoch(self): before[self.epoch] = model[0].bias.detach().clone()
+    learn = cifar_learner(model, _tiny_dls(), amp=False, cbs=[FreezeBiasAfter(1), Snap()])
+    learn.fit(3, 0.1)
+    assert not torch.equal(before[0], before[1])                              # trained in epoch 0 ...
+    assert torch.equal(before[1], before[2]) and torch.equal(before[2], model[0].bias)   # ... frozen from epoch 1, momentum included
+    assert model[0].bias.grad is None
+
+
+def test_jpeg_settings_reads_quality_and_subsampling(tmp_path):
+    from PIL import Image
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    for q, sub, chroma in ((75, 2, '4:2:0'), (95, 0, '4:4:4'), (30, 1, '4:2:2')):
+        img.save(tmp_path/'a.jpg', quality=q, subsampling=sub)
+        assert jpeg_settings(tmp_path/'a.jpg') == dict(format='JPEG', quality=q, chroma=chroma)
+    img.save(tmp_path/'a.png')
+    assert jpeg_settings(str(tmp_path/'a.png')) == dict(format='PNG', quality=None, chroma=None)
+    with pytest.raises(FileNotFoundError, match='path must be an image file'): jpeg_settings(tmp_path/'missing.jpg')
+    with pytest.raises(FileNotFoundError, match='path must be an image file'): jpeg_settings(tmp_path)
+
+
 def test_cifar_learner_bad_arguments():
     with pytest.raises(ValueError, match='label_smoothing must be in'): cifar_learner(cifar_resnet(8), _tiny_dls(), label_smoothing=1.0)
     with pytest.raises(ValueError, match='wd must be >= 0'): cifar_learner(cifar_resnet(8), _tiny_dls(), wd=-1)

@@ -492,7 +492,7 @@ def test_plot_class_accuracy():
     table['train'] = [10, 20, 400]
     ax = plot_class_accuracy(table, title='t')
     assert ax.get_title() == 't' and ax.get_xscale() == 'log'
-    assert {t.get_text() for t in ax.texts} == {'c'}                     # labelled: below 100 % or many photos
+    assert {t.get_text() for t in ax.texts} == {'c 50 %', '2 classes: a, b'}   # large classes one by one, small ones counted per accuracy level
     plt.close('all')
     with pytest.raises(ValueError, match='table'): plot_class_accuracy(table.drop(columns='train'))
 
