@@ -53,6 +53,7 @@ def jpeg_settings(
     path,       # an image file
 ) -> dict:      # format, quality (1..100, None if not a JPEG or not a libjpeg table), chroma subsampling
     "The format of an image file and, for a JPEG, its libjpeg quality and chroma subsampling, read from the file."
+    if not isinstance(path, (str, Path)): raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"path must be an image file, got {str(path)!r}")
     with Image.open(path) as im:

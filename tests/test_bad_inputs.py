@@ -193,6 +193,7 @@ CASES += [
     (show_cifar, (torch.zeros(2, 1, 8, 8, dtype=torch.uint8),), {}, 'x'),
     (channel_stats, (np.zeros((2, 3, 8, 8)),), {}, 'x'),
     (channel_stats, (torch.zeros(0, 3, 8, 8, dtype=torch.uint8),), {}, 'x'),
+    (jpeg_settings, (5,), {}, 'path'),
     (random_crop_flip, (u8_4d,), dict(pad=-1), 'pad'),
     (random_crop_flip, (u8_4d,), dict(pad_mode='edge'), 'pad_mode'),
     (random_crop_flip, (u8[0],), {}, 'x'),
