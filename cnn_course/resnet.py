@@ -760,7 +760,6 @@ def flip_tta_accuracy(
     dl,                 # test batches (not augmented)
     flip:bool=True,     # average the logits of each image and its mirror image
     translate:bool=False, # also average over the image shifted by one pixel up-left and down-right (both mirrored too)
-    max_images:int|None=None, # stop after this many images (None: all of `dl`)
     amp:bool=True,      # autocast as `autocast_dtype` advises (False: float32), as the training run did
 ) -> float:             # accuracy, 0..1
     "Accuracy with test-time augmentation: logits averaged over the flipped (and shifted) copies of each image."
@@ -780,7 +779,6 @@ def flip_tta_accuracy(
             weights = [1.0]*(2 if flip else 1) + [0.5]*(len(views) - (2 if flip else 1))   # shifted views count half
             logits = sum(w*model(v.contiguous(memory_format=torch.channels_last)).float() for w, v in zip(weights, views))
             correct += (logits.argmax(1) == yb).sum().item(); n += len(yb)
-            if max_images is not None and n >= max_images: break
     if n == 0: raise ValueError("dl is empty: it must yield at least one batch")
     return correct/n
 
