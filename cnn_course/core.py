@@ -19,9 +19,9 @@ from fastai.data.external import URLs, untar_data, fastai_cfg
 
 # %% auto #0
 __all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'MNIST_COUNTS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'RESULTS_FILE',
-           'RESULT_COLUMNS', 'course_size', 'by_size', 'dataset_folder', 'DataMissingError', 'get_data', 'load_mnist',
-           'load_cifar', 'seed_everything', 'default_device', 'banner', 'flow_diagram', 'verdict', 'record_result',
-           'results_table']
+           'RESULT_COLUMNS', 'course_size', 'by_size', 'dataset_folder', 'tidy_path', 'DataMissingError', 'get_data',
+           'load_mnist', 'load_cifar', 'seed_everything', 'DataGenerator', 'default_device', 'autocast_dtype',
+           'hardware', 'banner', 'flow_diagram', 'verdict', 'record_result', 'results_table']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -50,6 +50,7 @@ DATASETS = dict(
     mnist_tiny=URLs.MNIST_TINY,      # 3s and 7s, 1,428 images, for very fast experiments
     pets=URLs.PETS,                  # Oxford-IIIT Pet: 37 breeds of cats and dogs
     cifar10=URLs.CIFAR,              # 60,000 32x32 colour images in 10 classes
+    caltech101=URLs.CALTECH_101,     # Caltech 101: photos of 101 object categories, <category>/image_NNNN.jpg
 )
 
 def dataset_folder(
@@ -62,13 +63,23 @@ def dataset_folder(
     for ext in ('.tar.gz', '.tgz', '.zip', '.tar'): stem = stem.removesuffix(ext)
     return fastai_cfg().path('data')/stem
 
+# %% ../nbs/00_core.ipynb #a9bf0d00
+def tidy_path(
+    path:str|Path, # any path
+) -> str:          # the path with the home folder written as `~`
+    "A path as a reader can use it on their own machine: the home folder written as `~`."
+    if not isinstance(path, (str, Path)): raise TypeError(f"path must be a str or a Path, got {type(path).__name__}")
+    path, home = Path(path), Path.home()
+    try: return str(Path('~')/path.relative_to(home))
+    except ValueError: return str(path)
+
 # %% ../nbs/00_core.ipynb #3c1d7e1d
 class DataMissingError(FileNotFoundError):
     "A course data set is neither on disk nor downloadable."
 
 # %% ../nbs/00_core.ipynb #32e8e551
 _DATA_PARTS = dict(mnist=('training', 'testing'), mnist_sample=('train', 'valid'), mnist_tiny=('train', 'valid'),
-                   pets=('images',), cifar10=('train', 'test'))  # sub-folders that must exist and be non-empty
+                   pets=('images', 'annotations'), cifar10=('train', 'test'), caltech101=('.',))  # sub-folders that must exist and be non-empty
 
 def _check_complete(name, folder):
     "Raise `DataMissingError` if a required sub-folder of data set `name` is missing or empty."
@@ -79,7 +90,7 @@ def _check_complete(name, folder):
     return folder
 
 def get_data(
-    name:str, # a key of `DATASETS`: 'mnist', 'mnist_sample', 'mnist_tiny', 'pets' or 'cifar10'
+    name:str, # a key of `DATASETS`: 'mnist', 'mnist_sample', 'mnist_tiny', 'pets', 'cifar10' or 'caltech101'
 ) -> Path:    # the extracted folder
     "Path to data set `name`, downloading it with fastai's `untar_data` if it is not there yet."
     if not isinstance(name, str) or name not in DATASETS: raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
@@ -209,19 +220,40 @@ def load_cifar(
     return _cached_arrays(folder.parent/f'{split}-v1.npz', lambda: _decode_cifar(folder), check, refresh, f'CIFAR-10 {split!r}', compress=False)
 
 # %% ../nbs/00_core.ipynb #d689c962
+_SEEDING = dict(seed=None, calls=0)   # the latest `seed_everything` seed, and how many calls so far
+
 def seed_everything(
-    seed:int=42,                # the seed for Python's `random`, NumPy and PyTorch
+    seed:int=42,                # the seed for Python's `random`, NumPy, PyTorch and every `DataGenerator`
     deterministic:bool=False,   # also ask cuDNN for deterministic algorithms (slower on GPU)
 ) -> int:                       # the seed, for logging
-    "Seed every random number generator the course uses."
+    "Seed every random number generator the course uses, the data loaders' included."
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds CUDA and MPS
+    _SEEDING.update(seed=seed, calls=_SEEDING['calls'] + 1)   # restarts every DataGenerator at its next pass
     if deterministic:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     return seed
+
+# %% ../nbs/00_core.ipynb #86e362d2
+class DataGenerator:
+    "The random generator of a data loader (shuffling, augmentation): restarted by every `seed_everything` call."
+    def __init__(self,
+        seed:int|None=None, # a fixed seed to restart from (None: the seed of the latest `seed_everything`)
+    ):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))): raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        self.seed, self._gen, self._calls = None if seed is None else int(seed), None, None
+
+    def get(self) -> torch.Generator:
+        "The generator for the next pass, restarted first if `seed_everything` was called since the last pass."
+        if self._gen is None or self._calls != _SEEDING['calls']:
+            start = self.seed if self.seed is not None else _SEEDING['seed'] if _SEEDING['seed'] is not None else torch.initial_seed()
+            self._gen, self._calls = torch.Generator().manual_seed(start), _SEEDING['calls']
+        return self._gen
+
+    def __repr__(self): return f"DataGenerator(seed={self.seed})"
 
 # %% ../nbs/00_core.ipynb #1137f27a
 def default_device() -> torch.device:
@@ -231,23 +263,59 @@ def default_device() -> torch.device:
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/00_core.ipynb #e8377892
-def _hardware(device:torch.device) -> str:
-    "A short description of `device`."
-    if device.type == 'cuda': return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+# %% ../nbs/00_core.ipynb #6996885d
+def autocast_dtype(
+    device_type:str,    # 'cuda', 'cpu', 'mps', ...
+):                      # torch.bfloat16, torch.float16, or None where autocast would not help
+    "The 16-bit format worth autocasting to on `device_type`, or None."
+    if not isinstance(device_type, str): raise TypeError(f"device_type must be a str such as 'cuda' or 'cpu', got {type(device_type).__name__}")
+    if device_type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device_type == 'cpu':
+        try: return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+        except (AttributeError, RuntimeError): return None
+    return None
 
+# %% ../nbs/00_core.ipynb #cdbd0e43
+def _cpu_model() -> str:
+    "The CPU's model name (from /proc/cpuinfo on Linux), else what `platform` knows."
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def _cores() -> int:
+    "The CPU cores this process may use."
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count()
+
+def hardware(
+    amp:bool=False, # whether the run autocasts to `autocast_dtype` where the device has one (False: float32)
+    device=None,    # the device (None: `default_device()`)
+) -> str:           # e.g. 'CPU AMD EPYC (AVX512), 2 cores, 2 threads, bf16 autocast'
+    "What a run computes on: the GPU's name, or the CPU's model, instruction set, cores and threads; and the number format."
+    if not isinstance(amp, bool): raise TypeError(f"amp must be True or False, got {amp!r}")
+    dev = default_device() if device is None else torch.device(device)
+    dtype = autocast_dtype(dev.type) if amp else None
+    fmt = {torch.bfloat16: 'bf16 autocast', torch.float16: 'fp16 autocast'}.get(dtype, 'float32')
+    if amp and dtype is None: fmt += ' (no 16-bit format helps here)'
+    if dev.type == 'cuda': return f"GPU {torch.cuda.get_device_name(dev)}, {fmt}"
+    if dev.type == 'cpu': return f"CPU {_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}), {_cores()} cores, {torch.get_num_threads()} threads, {fmt}"
+    return f"{dev.type.upper()}, {fmt}"
+
+# %% ../nbs/00_core.ipynb #e8377892
 def banner(
-    show:bool=True, # print the line as well as returning it
-) -> str:           # the banner line
-    "One line naming versions, device, data folder and size setting."
+    show:bool=True, # print the lines as well as returning them
+    amp:bool=False, # whether the chapter autocasts where the device allows (see `hardware`)
+) -> str:           # the banner, three lines
+    "Versions, hardware, data folder and size setting: what produced the numbers below it."
     if not isinstance(show, bool): raise TypeError(f"show must be True or False, got {show!r}")
     import fastai, cnn_course
-    dev = default_device()
-    line = (f"cnn-course {cnn_course.__version__} | python {platform.python_version()} | torch {torch.__version__} | fastai {fastai.__version__} | "
-            f"device {dev.type} ({_hardware(dev)}) | data {dataset_folder('mnist').parent} | size {course_size()}")
-    if show: print(line)
-    return line
+    text = (f"cnn-course {cnn_course.__version__} · python {platform.python_version()} · torch {torch.__version__} · fastai {fastai.__version__}\n"
+            f"hardware: {hardware(amp)}\n"
+            f"data: {tidy_path(dataset_folder('mnist').parent)} · size: {course_size()}")
+    if show: print(text)
+    return text
 
 # %% ../nbs/00_core.ipynb #38a7363e
 def flow_diagram(
@@ -360,6 +428,7 @@ def record_result(
     path:str|Path=RESULTS_FILE,    # the JSON file to update
     force:bool=False,              # record even in a quick run (for tests)
     task:str|None=None,            # what is predicted, e.g. 'MNIST digits, 10 classes': accuracies of different tasks do not compare
+    amp:bool=False,                # whether the run autocast where the device allows (the hardware column says which format)
 ) -> dict|None:                    # the row written, or None in a quick run
     "Write one measured result to the results table, at full size only."
     import json, datetime
@@ -372,13 +441,13 @@ def record_result(
     if seconds_per_epoch is not None and (isinstance(seconds_per_epoch, bool) or not isinstance(seconds_per_epoch, (int, float, np.number)) or not seconds_per_epoch >= 0):
         raise ValueError(f"seconds_per_epoch must be a number >= 0 or None, got {seconds_per_epoch!r}")
     if task is not None and (not isinstance(task, str) or not task.strip()): raise TypeError(f"task must be a non-empty str or None, got {task!r}")
+    if not isinstance(amp, bool): raise TypeError(f"amp must be True or False, got {amp!r}")
     if course_size() != 'full' and not force: return None
     path = Path(path)
     rows = json.loads(path.read_text()) if path.exists() else {}
-    dev = default_device()
     row = dict(chapter=chapter, task=task, model=model, data=data, accuracy=round(float(accuracy), 2), epochs=None if epochs is None else int(epochs),
                seconds_per_epoch=None if seconds_per_epoch is None else round(float(seconds_per_epoch), 1),
-               hardware=f"{dev.type}: {_hardware(dev)}", date=datetime.date.today().isoformat())
+               hardware=hardware(amp), date=datetime.date.today().isoformat())
     rows[f"{chapter} | {model}"] = row
     path.write_text(json.dumps(rows, indent=1, sort_keys=True) + '\n')
     return row

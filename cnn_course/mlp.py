@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from .core import load_mnist, get_data, default_device, verdict, MNIST_COUNTS   # first: it also quietens a torch warning fastai's import triggers
+from .core import load_mnist, get_data, default_device, verdict, MNIST_COUNTS, DataGenerator   # first: it also quietens a torch warning fastai's import triggers
 import torchvision
 from fastprogress.fastprogress import master_bar, progress_bar
 from fastai.data.core import DataLoaders
@@ -55,10 +55,12 @@ def mnist_tensors(
     seed:int=0,         # seed of the subset's random choice
 ) -> tuple:             # (x float32 N×1×28×28 standardised, y int64 N)
     "MNIST `split` standardised with the training set's mean and std, with a channel dimension."
+    if split not in MNIST_COUNTS: raise ValueError(f"split must be one of {list(MNIST_COUNTS)}, got {split!r}")
+    if n is not None:   # checked against the known counts before anything is loaded
+        if not isinstance(n, int) or isinstance(n, bool): raise TypeError(f"n must be an int or None, got {type(n).__name__}")
+        if not 0 < n <= sum(MNIST_COUNTS[split]): raise ValueError(f"n must be in 1..{sum(MNIST_COUNTS[split])} for split {split!r}, got {n}")
     x, y = load_mnist(split)
     if n is not None:
-        if not isinstance(n, int) or isinstance(n, bool): raise TypeError(f"n must be an int or None, got {type(n).__name__}")
-        if not 0 < n <= len(x): raise ValueError(f"n must be in 1..{len(x)} for split {split!r}, got {n}")
         idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
         x, y = x[idx], y[idx]
     return normalise_pixels(x).unsqueeze(1), y
@@ -72,21 +74,21 @@ class TensorLoader:
         bs:int=128,              # batch size
         shuffle:bool=False,      # a new random order on every pass
         drop_last:bool=False,    # drop the last batch if it is smaller than `bs`
-        seed:int|None=None,      # seed of the shuffling (None: PyTorch's global generator)
+        seed:int|None=None,      # a fixed seed of the shuffling (None: the seed of the latest `seed_everything`); either way `seed_everything` restarts it
     ):
         for name, t in (('x', x), ('y', y)):
             if not isinstance(t, torch.Tensor) or t.ndim == 0: raise TypeError(f"{name} must be a torch.Tensor with one item per row, got {type(t).__name__}")
         if len(x) != len(y): raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
         self.x, self.y, self.bs, self.shuffle, self.drop_last, self.seed = x, y, bs, shuffle, drop_last, seed
-        self.gen = None if seed is None else torch.Generator().manual_seed(seed)
+        self.rng = DataGenerator(seed)   # restarted by `seed_everything`: the same seed gives the same batches
 
     def __len__(self):
         "Number of batches in one pass."
         return len(self.x)//self.bs if self.drop_last else math.ceil(len(self.x)/self.bs)
 
     def __iter__(self):
-        idx = torch.randperm(len(self.x), generator=self.gen).to(self.x.device) if self.shuffle else None
+        idx = torch.randperm(len(self.x), generator=self.rng.get()).to(self.x.device) if self.shuffle else None
         for i in range(len(self)):
             sl = slice(i*self.bs, (i + 1)*self.bs)
             if idx is None: yield self.x[sl], self.y[sl]
@@ -115,18 +117,21 @@ def mnist_loaders(
     bs:int=128,             # batch size
     n_train:int|None=None,  # training digits (None: all 60,000 not held out for validation)
     n_valid:int|None=None,  # validation digits held out of MNIST train (None: 10,000)
-    seed:int=0,             # seed of the train/valid split and of the shuffling
+    seed:int=0,             # seed of the train/valid split (the shuffling follows `seed_everything`)
 ) -> tuple:                 # (train_dl, valid_dl, test_dl) `TensorLoader`s
     "Shuffled training, validation and test loaders over standardised MNIST."
-    x, y = mnist_tensors('train')
+    n_all = sum(MNIST_COUNTS['train'])   # 60,000: the arguments are checked before anything is loaded
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
     n_valid = 10_000 if n_valid is None else n_valid
-    if not 0 < n_valid < len(x): raise ValueError(f"n_valid must be in 1..{len(x) - 1}, got {n_valid}")
-    n_train = len(x) - n_valid if n_train is None else n_train
-    if not 0 < n_train <= len(x) - n_valid: raise ValueError(f"n_train must be in 1..{len(x) - n_valid} when n_valid={n_valid}, got {n_train}")
+    if isinstance(n_valid, bool) or not isinstance(n_valid, int) or not 0 < n_valid < n_all: raise ValueError(f"n_valid must be in 1..{n_all - 1} (an int), got {n_valid!r}")
+    n_train = n_all - n_valid if n_train is None else n_train
+    if isinstance(n_train, bool) or not isinstance(n_train, int) or not 0 < n_train <= n_all - n_valid:
+        raise ValueError(f"n_train must be in 1..{n_all - n_valid} (an int) when n_valid={n_valid}, got {n_train!r}")
+    x, y = mnist_tensors('train')
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     valid, train = idx[:n_valid], idx[n_valid:n_valid + n_train]
     x_test, y_test = mnist_tensors('test')
-    return (TensorLoader(x[train], y[train], bs, shuffle=True, seed=seed),
+    return (TensorLoader(x[train], y[train], bs, shuffle=True),
             TensorLoader(x[valid], y[valid], 2*bs), TensorLoader(x_test, y_test, 2*bs))
 
 # %% ../nbs/01_mlp_baseline.ipynb #929b6392

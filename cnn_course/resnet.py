@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from torch.amp import autocast, GradScaler
 from torch.utils.flop_counter import FlopCounterMode
-from .core import load_cifar, CIFAR_CLASSES, default_device, seed_everything, verdict
+from .core import load_cifar, CIFAR_CLASSES, CIFAR_COUNTS, default_device, seed_everything, verdict, autocast_dtype, DataGenerator
 from .conv import _check_int
 from .mlp import TensorLoader, fastai_loaders
 from fastai.learner import Learner
@@ -33,13 +33,13 @@ from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (adds Learner.f
 
 # %% auto #0
 __all__ = ['SHORTCUTS', 'RECIPE', 'jpeg_settings', 'show_cifar', 'channel_stats', 'random_crop_flip', 'CifarLoader',
-           'cifar_loaders', 'plain_cnn', 'activation_stds', 'conv_stack', 'autocast_dtype', 'DeviceAutocast',
-           'train_speed', 'release_memory', 'ReleaseMemory', 'cifar_learner', 'relu_stats', 'show_activation_stats',
-           'BatchNorm2d', 'PadShortcut', 'BasicBlock', 'cifar_resnet', 'compare_training', 'plot_degradation',
-           'conv_grad_norms', 'Bottleneck', 'macs', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101',
-           'resnet152', 'stage_table', 'train_recipe', 'flip_tta_accuracy', 'epochs_for_budget', 'Mul', 'ConvGroup',
-           'fast_net', 'init_whitening', 'Lookahead', 'ValidateLastEpoch', 'FreezeBiasAfter', 'train_fast',
-           'check_kaiming_std', 'check_fold_bn', 'check_resnet_params']
+           'cifar_loaders', 'plain_cnn', 'activation_stds', 'conv_stack', 'DeviceAutocast', 'train_speed',
+           'release_memory', 'ReleaseMemory', 'cifar_learner', 'relu_stats', 'show_activation_stats', 'BatchNorm2d',
+           'PadShortcut', 'BasicBlock', 'cifar_resnet', 'compare_training', 'plot_degradation', 'conv_grad_norms',
+           'Bottleneck', 'macs', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'stage_table',
+           'train_recipe', 'flip_tta_accuracy', 'epochs_for_budget', 'Mul', 'ConvGroup', 'fast_net', 'init_whitening',
+           'Lookahead', 'ValidateLastEpoch', 'FreezeBiasAfter', 'train_fast', 'check_kaiming_std', 'check_fold_bn',
+           'check_resnet_params']
 
 # %% ../nbs/04_resnet.ipynb #22509df3
 @lru_cache(maxsize=None)
@@ -124,7 +124,7 @@ class CifarLoader(TensorLoader):
         bs:int=256,              # batch size
         shuffle:bool=False,      # a new random order on every pass
         drop_last:bool=False,    # drop the last batch if it is smaller than `bs`
-        seed:int|None=None,      # seed of the shuffling and augmentation (None: PyTorch's global generator)
+        seed:int|None=None,      # a fixed seed of the shuffling and augmentation (None: the seed of the latest `seed_everything`, which restarts both)
         augment:bool=False,      # random crop and flip (`random_crop_flip`) on every batch
         mean=(0.5, 0.5, 0.5),    # per-channel mean subtracted, on the 0..1 scale
         std=(0.25, 0.25, 0.25),  # per-channel standard deviation divided by
@@ -138,8 +138,9 @@ class CifarLoader(TensorLoader):
 
     def __iter__(self):
         mean, std = self.mean.view(1, -1, 1, 1).to(self.x.device), self.std.view(1, -1, 1, 1).to(self.x.device)
+        gen = self.rng.get()   # this pass's generator: the shuffling (in TensorLoader) and the augmentation draw from it
         for xb, yb in super().__iter__():
-            if self.augment: xb = random_crop_flip(xb, self.pad, pad_mode=self.pad_mode, generator=self.gen)
+            if self.augment: xb = random_crop_flip(xb, self.pad, pad_mode=self.pad_mode, generator=gen)
             yield ((xb.float()/255 - mean)/std).contiguous(memory_format=torch.channels_last), yb
 
     def new(self, **kwargs):
@@ -157,20 +158,24 @@ def cifar_loaders(
     n_valid:int|None=None,  # images held out of the training set for validation (None: validate on the 10,000 test images)
     bs:int=256,             # training batch size (validation uses 2*bs)
     augment:bool=True,      # random crop and flip on the training batches
-    seed:int=0,             # seed of the subset, the shuffling and the augmentation
+    seed:int=0,             # seed of the subset and hold-out (the shuffling and augmentation follow `seed_everything`)
     **kwargs,               # passed to the training `CifarLoader` (e.g. pad, pad_mode)
 ) -> tuple:                 # (train_dl, valid_dl) `CifarLoader`s
     "Training and validation (or test) loaders over CIFAR-10, standardised with the training images' statistics."
-    x, y = load_cifar('train')
+    n_all = CIFAR_COUNTS['train']*len(CIFAR_CLASSES)   # 50,000: the arguments are checked before anything is loaded
+    if n_valid is not None and (isinstance(n_valid, bool) or not isinstance(n_valid, int) or not 0 < n_valid < n_all):
+        raise ValueError(f"n_valid must be None or in 1..{n_all - 1} (an int), got {n_valid!r}")
     n_hold = 0 if n_valid is None else n_valid
-    if not 0 <= n_hold < len(x): raise ValueError(f"n_valid must be None or in 1..{len(x) - 1}, got {n_valid}")
-    n_train = len(x) - n_hold if n_train is None else n_train
-    if not 0 < n_train <= len(x) - n_hold: raise ValueError(f"n_train must be in 1..{len(x) - n_hold}, got {n_train}")
+    if n_train is not None and (isinstance(n_train, bool) or not isinstance(n_train, int) or not 0 < n_train <= n_all - n_hold):
+        raise ValueError(f"n_train must be None or in 1..{n_all - n_hold} (an int), got {n_train!r}")
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
+    x, y = load_cifar('train')
+    n_train = n_all - n_hold if n_train is None else n_train
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     train = idx[n_hold:n_hold + n_train]
     mean, std = channel_stats(x[train])
     xv, yv = (x[idx[:n_hold]], y[idx[:n_hold]]) if n_hold else load_cifar('test')
-    return (CifarLoader(x[train], y[train], bs, shuffle=True, drop_last=n_train >= 4*bs, seed=seed, augment=augment, mean=mean, std=std, **kwargs),
+    return (CifarLoader(x[train], y[train], bs, shuffle=True, drop_last=n_train >= 4*bs, augment=augment, mean=mean, std=std, **kwargs),
             CifarLoader(xv, yv, 2*bs, mean=mean, std=std))
 
 # %% ../nbs/04_resnet.ipynb #be4531ee
@@ -227,18 +232,6 @@ def conv_stack(
         if init == 'kaiming': nn.init.kaiming_normal_(conv.weight, nonlinearity='relu')
         layers += [conv, nn.ReLU()]
     return nn.Sequential(*layers)
-
-# %% ../nbs/04_resnet.ipynb #0023ba96
-def autocast_dtype(
-    device_type:str,    # 'cuda', 'cpu', 'mps', ...
-):                      # torch.bfloat16, torch.float16, or None where autocast would not help
-    "The 16-bit format worth autocasting to on `device_type`, or None."
-    if not isinstance(device_type, str): raise TypeError(f"device_type must be a str such as 'cuda' or 'cpu', got {type(device_type).__name__}")
-    if device_type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device_type == 'cpu':
-        try: return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
-        except (AttributeError, RuntimeError): return None
-    return None
 
 # %% ../nbs/04_resnet.ipynb #aae4429e
 class DeviceAutocast(MixedPrecision):

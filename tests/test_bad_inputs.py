@@ -33,6 +33,11 @@ CASES = [
     (seed_everything, ('1',), {}, 'seed'),
     (seed_everything, (1.5,), {}, 'seed'),
     (banner, (), dict(show='no'), 'show'),
+    (banner, (), dict(amp='yes'), 'amp'),
+    (hardware, (), dict(amp=1), 'amp'),
+    (tidy_path, (3,), {}, 'path'),
+    (DataGenerator, ('0',), {}, 'seed'),
+    (record_result, ('01', 'm', 'd', 90), dict(amp='yes', force=True), 'amp'),
     (verdict, (True, 3, 'x'), {}, 'right'),
     (record_result, ('01', 'm', 'd', 101), dict(force=True), 'accuracy'),
     (record_result, ('01', 'm', 'd', 90), dict(epochs=-1, force=True), 'epochs'),
@@ -342,6 +347,16 @@ EXEMPT = {'DataMissingError', 'course_size', 'by_size', 'default_device', 'Axis'
 
 
 def _case(c): return c.values if hasattr(c, 'values') else c   # a pytest.param or a plain tuple
+
+
+@pytest.fixture(autouse=True)
+def no_data_no_network(tmp_path_factory, fastai_home, monkeypatch):
+    "Every bad argument is refused before any data is read: the walk runs with an empty FASTAI_HOME and no network."
+    import socket
+    fastai_home(tmp_path_factory.mktemp('empty_fastai_home'))
+    def refuse(*args, **kwargs): raise OSError("network disabled by tests/test_bad_inputs.py")
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket, 'getaddrinfo', refuse)
 
 @pytest.mark.parametrize('fn,args,kwargs,word', CASES, ids=[f"{_case(c)[0].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_bad_input_is_refused(fn, args, kwargs, word, tmp_path, monkeypatch, capsys):

@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
-from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar
+from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar, autocast_dtype, seed_everything
 from cnn_course.resnet import *
 
 FAST = settings(max_examples=40, deadline=None)
@@ -231,6 +231,22 @@ def _tiny_dls(n=64):
     x, y = _u8(n, 3, 32, 32), torch.arange(n) % 10
     from cnn_course.mlp import fastai_loaders
     return fastai_loaders(CifarLoader(x, y, bs=32, shuffle=True, seed=0), CifarLoader(x, y, bs=64))
+
+
+def test_same_seed_gives_same_augmented_batches_and_results():
+    "Re-seeding reproduces the data stream (order, crops and flips), whatever the model drew, and so the result."
+    x, y = _u8(96, 3, 32, 32, seed=1), torch.arange(96) % 10
+    dl = CifarLoader(x, y, bs=32, shuffle=True, augment=True)
+    seed_everything(2); a = [xb.clone() for xb, _ in dl]
+    seed_everything(2); torch.randn(10_000); b = [xb.clone() for xb, _ in dl]
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    seed_everything(3); assert not torch.equal(next(iter(dl))[0], a[0])
+    def run():
+        seed_everything(0)
+        learn = cifar_learner(cifar_resnet(8), _tiny_dls(), amp=False)
+        learn.fit(2, 0.01)
+        return [float(l) for l in learn.recorder.losses]
+    assert run() == run()
 
 
 @pytest.mark.parametrize('amp', [False, True])

@@ -3,6 +3,7 @@ import json, random, socket
 
 import numpy as np
 import pytest
+from pathlib import Path
 import torch
 
 from cnn_course.core import *
@@ -115,8 +116,44 @@ def test_seed_must_be_int(seed):
 def test_device_and_banner(monkeypatch):
     monkeypatch.setenv(SIZE_ENV, 'quick')
     assert default_device().type in ('cuda', 'mps', 'cpu')
-    line = banner(show=False)
-    for part in ('cnn-course', 'torch', 'fastai', 'device', 'data', 'size quick'): assert part in line
+    text = banner(show=False)
+    for part in ('cnn-course', 'torch', 'fastai', 'hardware: ', 'data: ', 'size: quick'): assert part in text
+    assert len(text.splitlines()) == 3 and max(len(l) for l in text.splitlines()) <= 100   # no line wider than the page
+    if default_device().type == 'cpu':   # the CPU's capability and the number format, so a reader can tell a bf16 CPU's times from an AVX2 CPU's
+        assert f"({torch.backends.cpu.get_cpu_capability()})" in text and text.split('hardware: ')[1].split('\n')[0].endswith('float32')
+        assert banner(show=False, amp=True).split('\n')[1].endswith(('bf16 autocast', 'float32 (no 16-bit format helps here)'))
+
+
+def test_banner_shows_no_home_folder(monkeypatch, tmp_path):
+    "A page must not show the build machine's home: paths under it are written with ~."
+    monkeypatch.setenv('FASTAI_HOME', str(Path.home()/'.fastai'))
+    assert str(Path.home()) not in banner(show=False) and '~' in banner(show=False)
+    assert tidy_path(Path.home()/'a') == str(Path('~')/'a') and tidy_path(tmp_path) == str(tmp_path)
+    with pytest.raises(TypeError, match='path must be a str or a Path'): tidy_path(3)
+
+
+def test_hardware_names_the_format():
+    assert hardware().endswith('float32')
+    if autocast_dtype(default_device().type) == torch.bfloat16: assert hardware(amp=True).endswith('bf16 autocast')
+    with pytest.raises(TypeError, match='amp must be True or False'): hardware(amp=1)
+
+
+# --- the data stream: same seed, same batches ------------------------------------------------------
+def test_data_generator_restarts_at_every_seeding():
+    g = DataGenerator()
+    seed_everything(3); a = torch.randperm(20, generator=g.get()); a2 = torch.randperm(20, generator=g.get())
+    torch.randn(10_000)                                   # global draws (a model's initialisation) do not move it
+    seed_everything(3); b = torch.randperm(20, generator=g.get()); b2 = torch.randperm(20, generator=g.get())
+    assert torch.equal(a, b) and torch.equal(a2, b2) and not torch.equal(a, a2)
+    seed_everything(4); assert not torch.equal(torch.randperm(20, generator=g.get()), a)
+    fixed = DataGenerator(seed=7)                         # a fixed seed: restarted at 7 whatever seed_everything got
+    seed_everything(1); c = torch.randperm(20, generator=fixed.get())
+    seed_everything(2); assert torch.equal(torch.randperm(20, generator=fixed.get()), c)
+
+
+@pytest.mark.parametrize('seed', ['1', 1.5, True])
+def test_data_generator_seed_must_be_int(seed):
+    with pytest.raises(TypeError, match='seed must be an int or None'): DataGenerator(seed)
 
 
 # --- the results table --------------------------------------------------------------------------

@@ -98,6 +98,23 @@ def test_tensor_loader_shuffle_is_a_reproducible_permutation(n, bs, seed):
     assert not n > 10 or not torch.equal(torch.cat([yb for _, yb in dl]), torch.cat([yb for _, yb in dl]))  # a new order each pass
 
 
+def test_same_seed_gives_same_batches_and_losses_whatever_the_model():
+    "Two runs after the same `seed_everything` share the batch order, even through one loader and with different models."
+    x = torch.randn(300, 1, 4, 4, generator=torch.Generator().manual_seed(0)); y = (x.flatten(1).sum(1) > 0).long()
+    dl = TensorLoader(x, y, bs=32, shuffle=True)
+    def run(sizes, p):
+        seed_everything(5)
+        m = mlp(sizes, p=p)                                # models of different sizes draw different amounts of global randomness
+        order = [yb.clone() for _, yb in dl]               # the first pass, as the run will see it...
+        seed_everything(5); m = mlp(sizes, p=p)
+        hist = fit(m, dl, None, 3, lr=1e-2, keep_best=False, progress=False)
+        return order, hist.train_loss.tolist()
+    (o1, l1), (o2, l2), (o3, _) = run((16, 8, 2), 0.0), run((16, 8, 2), 0.0), run((16, 64, 64, 2), 0.5)
+    assert all(torch.equal(a, b) for a, b in zip(o1, o2)) and all(torch.equal(a, b) for a, b in zip(o1, o3))
+    assert l1 == l2                                        # identical model and seed: identical results
+    seed_everything(6); assert not all(torch.equal(a, yb) for a, (_, yb) in zip(o1, dl))   # another seed, another order
+
+
 def test_tensor_loader_bad_inputs():
     with pytest.raises(ValueError, match='x and y must have the same length'): TensorLoader(torch.zeros(3), torch.zeros(4))
     for bs in (0, -1, 2.0, True):
