@@ -28,3 +28,39 @@ def fastai_home(monkeypatch):
 def empty_fastai_home(tmp_path, fastai_home):
     "An empty FASTAI_HOME: no data sets in it."
     return fastai_home(tmp_path)
+
+
+def _chromium():
+    "Paths of Debian's Chromium and its driver, or None where they are not installed."
+    import shutil
+    exe = shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')   # Debian, Ubuntu, GitHub's runners
+    drv = shutil.which('chromedriver')
+    return (exe, drv) if exe and drv else None
+
+
+@pytest.fixture(scope='session')
+def browser(tmp_path_factory):
+    """A real headless Chromium (selenium), with every host name unresolvable so nothing can load from the network.
+
+    Skipped, saying why, where Chromium or selenium is missing; `CNN_COURSE_REQUIRE_BROWSER=1` (set by the test command
+    once its set-up has installed Chromium) turns that into a failure, so a browser test can never pass by not running."""
+    import os
+    found = _chromium()
+    try: from selenium import webdriver
+    except ImportError: webdriver = None
+    if found is None or webdriver is None:
+        why = ("Chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)" if found is None
+               else "selenium is not installed (pip install selenium)")
+        if os.environ.get('CNN_COURSE_REQUIRE_BROWSER') == '1': pytest.fail(f"browser tests required but {why}")
+        pytest.skip(f"browser tests skipped: {why}")
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+              '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--host-resolver-rules=MAP * ~NOTFOUND',
+              '--window-size=1280,1000', f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(a)
+    opts.binary_location = found[0]
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    driver = webdriver.Chrome(service=Service(found[1]), options=opts)
+    yield driver
+    driver.quit()
