@@ -18,10 +18,12 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 from fastai.data.external import URLs, untar_data, fastai_cfg
 
 # %% auto #0
-__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'MNIST_COUNTS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'RESULTS_FILE',
-           'RESULT_COLUMNS', 'course_size', 'by_size', 'dataset_folder', 'tidy_path', 'DataMissingError', 'get_data',
-           'load_mnist', 'load_cifar', 'seed_everything', 'DataGenerator', 'default_device', 'autocast_dtype',
-           'hardware', 'banner', 'flow_diagram', 'verdict', 'record_result', 'results_table']
+__all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'MNIST_COUNTS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'CALLOUT_KINDS',
+           'TEXT_SIZE_KEY', 'RESULTS_FILE', 'RESULT_COLUMNS', 'course_size', 'by_size', 'dataset_folder', 'tidy_path',
+           'DataMissingError', 'get_data', 'load_mnist', 'load_cifar', 'seed_everything', 'DataGenerator',
+           'default_device', 'autocast_dtype', 'hardware', 'banner', 'disclosures', 'quote_callout', 'to_quarto',
+           'QuartoMarkup', 'source_link', 'DocRenderer', 'show_doc', 'smallest_text_pt', 'record_text_sizes',
+           'kernel_metadata', 'flow_diagram', 'verdict', 'record_result', 'results_table', 'results_view']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -291,7 +293,7 @@ def _cores() -> int:
 
 def hardware(
     amp:bool=False, # whether the run autocasts to `autocast_dtype` where the device has one (False: float32)
-    device=None,    # the device (None: `default_device()`)
+    device:str|torch.device|None=None, # the device (None: `default_device()`)
 ) -> str:           # e.g. 'CPU AMD EPYC (AVX512), 2 cores, 2 threads, bf16 autocast'
     "What a run computes on: the GPU's name, or the CPU's model, instruction set, cores and threads; and the number format."
     if not isinstance(amp, bool): raise TypeError(f"amp must be True or False, got {amp!r}")
@@ -316,6 +318,232 @@ def banner(
             f"data: {tidy_path(dataset_folder('mnist').parent)} · size: {course_size()}")
     if show: print(text)
     return text
+
+# %% ../nbs/00_core.ipynb #e441e206
+import re, ast, sys, functools
+from typing import Callable
+
+# %% ../nbs/00_core.ipynb #ffbb2272
+CALLOUT_KINDS = ('note', 'tip', 'warning', 'caution', 'important')  # Quarto's callout kinds, which an aside may name
+_FENCE = re.compile(r'^\s{0,3}(```|~~~)')
+_ATX = re.compile(r'^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$')
+
+def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+def _headings(md):
+    "(level, text) of each ATX heading of markdown `md`, outside code blocks (block-quoted lines start with `>`, so they are left out)."
+    res, fenced = [], False
+    for line in md.splitlines():
+        if _FENCE.match(line): fenced = not fenced; continue
+        m = None if fenced else _ATX.match(line)
+        if m: res.append((len(m[1]), (m[2] or '').strip()))
+    return res
+
+def _heading_level(cell):
+    "The level JupyterLab gives a cell when it collapses sections: its highest heading's; None without one."
+    if cell['cell_type'] != 'markdown': return None
+    levels = [l for l, _ in _headings(_src(cell))]
+    return min(levels) if levels else None
+
+def _check_cells(cells):
+    if not isinstance(cells, list) or not all(isinstance(c, dict) and 'cell_type' in c and 'source' in c for c in cells):
+        raise TypeError(f"cells must be a list of notebook cells (dicts with 'cell_type' and 'source'), got {type(cells).__name__}")
+
+# %% ../nbs/00_core.ipynb #5272cdec
+def disclosures(
+    cells:list, # a notebook's cells
+) -> list:      # (start, end) of each section that starts hidden: its heading cell, and the first cell after it
+    "The sections a notebook opens folded in JupyterLab and Colab: under a heading titled Solution, or one saved collapsed."
+    _check_cells(cells)
+    res = []
+    for i, cell in enumerate(cells):
+        hs = _headings(_src(cell)) if cell['cell_type'] == 'markdown' else []
+        if not hs or not _src(cell).lstrip().startswith('#'): continue
+        if not (cell.get('metadata', {}).get('jp-MarkdownHeadingCollapsed') or hs[0][1].lower().startswith('solution')): continue
+        level = _heading_level(cell)
+        end = next((j for j in range(i + 1, len(cells)) if (l := _heading_level(cells[j])) is not None and l <= level), len(cells))
+        res.append((i, end))
+    return res
+
+# %% ../nbs/00_core.ipynb #35732f0a
+_QUOTE_TITLE = re.compile(r'^>[ \t]?\*\*(?P<title>[^*\n]+?)\*\*[ \t]*(?P<rest>.*)$')
+
+def quote_callout(
+    md:str, # the source of a markdown cell
+) -> tuple|None: # (kind, title, body) when the cell is an aside, else None
+    "Read an aside: a markdown cell that is one block quote opening with a bold title, e.g. `> **Note:** ...` or `> **Quiz: ...**`."
+    if not isinstance(md, str): raise TypeError(f"md must be a str, got {type(md).__name__}")
+    lines = md.strip('\n').splitlines()
+    if not lines or any(l.strip() and not l.lstrip().startswith('>') for l in lines): return None
+    m = _QUOTE_TITLE.match(lines[0].lstrip())
+    if not m: return None
+    title = m['title'].strip().rstrip(':').strip()
+    first, _, after = title.partition(':')
+    if first.strip().lower() in CALLOUT_KINDS: kind, title = first.strip().lower(), after.strip()
+    elif first.strip().lower().startswith(('quiz', 'exercise', 'try')): kind = 'tip'
+    else: kind = 'note'
+    body = [m['rest']] + [re.sub(r'^\s*>[ \t]?', '', l) for l in lines[1:]]
+    return kind, title, '\n'.join(body).strip('\n')
+
+# %% ../nbs/00_core.ipynb #3f524d5e
+def to_quarto(
+    cells:list,   # a notebook's cells (dicts or nbdev's cells); the ones that change are changed in place
+    mk_cell:Callable|None=None, # makes a markdown cell from its source (None: a plain dict)
+) -> list:        # the cells, with Quarto callouts
+    "The site's markup from the notebook's: asides become callouts, sections that start hidden become collapsed callouts."
+    _check_cells(cells)
+    if mk_cell is not None and not callable(mk_cell): raise TypeError(f"mk_cell must be callable or None, got {type(mk_cell).__name__}")
+    mk_cell = mk_cell or (lambda s: dict(cell_type='markdown', metadata={}, source=s))
+    closes = {}
+    for i, end in disclosures(cells):
+        first, _, rest = _src(cells[i]).lstrip().partition('\n')
+        title = _ATX.match(first)[2] or ''
+        kind = 'tip' if title.lower().startswith('solution') else 'note'
+        cells[i]['source'] = f'::: {{.callout-{kind} collapse="true"}}\n## {title}\n{rest}'
+        closes[end] = closes.get(end, 0) + 1
+    for cell in cells:
+        if cell['cell_type'] == 'markdown' and (c := quote_callout(_src(cell))) is not None:
+            kind, title, body = c
+            cell['source'] = f'::: {{.callout-{kind}}}\n' + (f'## {title}\n\n' if title else '') + f'{body}\n:::'
+    res = []
+    for i, cell in enumerate(cells + [None]):
+        res += [mk_cell(':::') for _ in range(closes.get(i, 0))]
+        if cell is not None: res.append(cell)
+    return res
+
+# %% ../nbs/00_core.ipynb #2b2a3a62
+class QuartoMarkup:
+    "nbdev processor (`doc_procs` in pyproject.toml): `nbdev-proc-nbs` writes the site's callouts into `_proc/`."
+    def __init__(self, nb):
+        if not isinstance(getattr(nb, 'cells', None), list): raise TypeError(f"nb must be a notebook with a list of cells, got {type(nb).__name__}")
+        self.nb = nb
+    def __call__(self, cell): pass
+    def end(self):
+        from fastcore.nbio import mk_cell
+        self.nb.cells = to_quarto(list(self.nb.cells), lambda s: mk_cell(s, 'markdown'))
+
+# %% ../nbs/00_core.ipynb #5a0f8f80
+@functools.lru_cache(maxsize=None)
+def _module_tree(path, mtime): return ast.parse(Path(path).read_text(encoding='utf-8'))
+
+def source_link(
+    sym, # a function or class of the package (or a chapter's own copy of it)
+) -> str|None: # the GitHub link to the line that defines it; None where the package does not have it
+    "Link to the line of `cnn_course/*.py` that defines `sym`."
+    if not callable(sym): raise TypeError(f"sym must be a function or class, got {type(sym).__name__}")
+    import cnn_course
+    from cnn_course._modidx import d
+    qual = getattr(sym, '__qualname__', None)
+    if not isinstance(qual, str) or '<' in qual: return None
+    mod = getattr(sym, '__module__', None) or ''
+    found = [(m, py) for m, syms in d['syms'].items() for key, (_, py) in syms.items() if key == f'{m}.{qual}']
+    if mod.startswith('cnn_course.'): found = [f for f in found if f[0] == mod]
+    if len(found) != 1: return None
+    py = found[0][1]
+    path = Path(cnn_course.__file__).parent.parent/py
+    try: body, line = _module_tree(str(path), path.stat().st_mtime_ns).body, None
+    except (OSError, SyntaxError): return None
+    for name in qual.split('.'):
+        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name), None)
+        if node is None: return None
+        body, line = node.body, node.lineno
+    s = d['settings']
+    return f"{s['git_url'].rstrip('/')}/blob/{s.get('branch') or 'main'}/{py}#L{line}"
+
+# %% ../nbs/00_core.ipynb #39c384eb
+from fastcore.docments import MarkdownRenderer
+
+class DocRenderer(MarkdownRenderer):
+    "`show_doc`'s renderer (`renderer` in pyproject.toml): the source link is plain HTML, to the defining line, so Jupyter and Colab show it too."
+    def __init__(self, sym, name:str|None=None, title_level:int=3, maxline:int=110):
+        if not callable(sym): raise TypeError(f"sym must be a function or class, got {type(sym).__name__}")
+        super().__init__(sym, name=name, title_level=title_level, maxline=maxline)
+
+    def _repr_markdown_(self):
+        doc, link = '---\n\n', source_link(self.sym)
+        if link: doc += f'<a href="{link}" target="_blank" style="float:right; font-size:smaller">source</a>\n\n'
+        return doc + f"{'#'*self.title_level} {self.nm}\n\n" + super()._repr_markdown_()
+
+# %% ../nbs/00_core.ipynb #0501a223
+def show_doc(
+    sym,                 # the function or class to document
+    name:str|None=None,  # the name to show (None: its own)
+    title_level:int=3,   # heading level of the name, 1 to 6
+):                       # a `DocRenderer`: Markdown in Jupyter, Colab and on the site
+    "A function's or class's signature, parameters and docstring, with a link to its source line; needs no nbdev."
+    if not callable(sym): raise TypeError(f"sym must be a function or class, got {type(sym).__name__}")
+    if name is not None and not isinstance(name, str): raise TypeError(f"name must be a str or None, got {type(name).__name__}")
+    if isinstance(title_level, bool) or title_level not in range(1, 7): raise ValueError(f"title_level must be 1 to 6, got {title_level!r}")
+    return DocRenderer(sym, name=name, title_level=title_level)
+
+# %% ../nbs/00_core.ipynb #71fc2450
+TEXT_SIZE_KEY = 'cnn-course:smallest-text-pt'  # the PNG text chunk that holds a figure's smallest font size, in points
+
+def smallest_text_pt(
+    fig, # a matplotlib figure
+) -> float|None: # the size of its smallest text, in points (None: it draws no text)
+    "The font size of the smallest text a matplotlib figure draws."
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+    if not isinstance(fig, Figure): raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    hidden = set()
+    for ax in fig.axes:   # the text of hidden axes, and the tick labels of axes drawn without their axis lines, is not drawn
+        if not ax.get_visible(): hidden |= {id(t) for t in ax.findobj(Text)}
+        elif not ax.axison: hidden |= {id(t) for axis in (ax.xaxis, ax.yaxis) for t in axis.findobj(Text)}
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if id(t) not in hidden and t.get_visible() and t.get_text().strip() and t.get_alpha() != 0]
+    return float(min(sizes)) if sizes else None
+
+# %% ../nbs/00_core.ipynb #cba9d7bc
+class _WithTextSize:
+    "Wraps IPython's PNG formatter for figures: the PNG also holds `TEXT_SIZE_KEY`."
+    def __init__(self, inner): self.inner = inner
+    def __call__(self, fig, *args, **kwargs):
+        try: pt = smallest_text_pt(fig)
+        except Exception: pt = None
+        if pt is None: return self.inner(fig, *args, **kwargs)
+        try: return self.inner(fig, *args, metadata={TEXT_SIZE_KEY: f'{pt:g}'}, **kwargs)
+        except TypeError: return self.inner(fig, *args, **kwargs)
+
+def _wrap_png_formatter(shell):
+    "Make sure the shell's PNG formatter for figures is wrapped (matplotlib's inline backend re-registers its own when it starts)."
+    from matplotlib.figure import Figure
+    png = shell.display_formatter.formatters['image/png']
+    try: f = png.lookup_by_type(Figure)
+    except KeyError: return
+    if not isinstance(f, _WithTextSize): png.for_type(Figure, _WithTextSize(f))
+
+def record_text_sizes(
+    shell:object=None, # an IPython shell (None: the one running, if any)
+) -> bool:      # whether figures now record their text size (False outside IPython)
+    "Every matplotlib figure shown in this IPython session writes the size of its smallest text into its PNG."
+    if shell is None:
+        ipy = sys.modules.get('IPython')
+        shell = ipy.get_ipython() if ipy is not None else None
+        if shell is None: return False
+    if not hasattr(shell, 'display_formatter') or not hasattr(shell, 'events'):
+        raise TypeError(f"shell must be an IPython shell or None, got {type(shell).__name__}")
+    if not getattr(shell, '_cnn_course_text_sizes', False):
+        for event in ('pre_run_cell', 'post_execute'): shell.events.register(event, lambda *a, **k: _wrap_png_formatter(shell))
+        shell._cnn_course_text_sizes = True
+    _wrap_png_formatter(shell)
+    return True
+
+# %% ../nbs/00_core.ipynb #3d4e96f0
+record_text_sizes()   # from here on, every figure this IPython session shows records its smallest text size
+
+# %% ../nbs/00_core.ipynb #236a1485
+def kernel_metadata(
+    kernel:str='python3', # the kernel's name
+) -> dict:                # {'kernelspec': ..., 'language_info': ...}
+    "The notebook metadata JupyterLab writes when it starts this Python's kernel: committed as is, opening a notebook leaves it unmodified."
+    from jupyter_client.kernelspec import get_kernel_spec, NoSuchKernel
+    from ipykernel.ipkernel import IPythonKernel
+    if not isinstance(kernel, str): raise TypeError(f"kernel must be a str, got {type(kernel).__name__}")
+    try: spec = get_kernel_spec(kernel)
+    except NoSuchKernel: raise ValueError(f"kernel must be an installed kernel's name, got {kernel!r}") from None
+    return dict(kernelspec=dict(display_name=spec.display_name, language=spec.language, name=kernel),
+                language_info=dict(IPythonKernel.language_info))
 
 # %% ../nbs/00_core.ipynb #38a7363e
 def flow_diagram(
@@ -461,3 +689,21 @@ def results_table(
     path = Path(path)
     if not path.exists(): return pd.DataFrame(columns=RESULT_COLUMNS)
     return pd.DataFrame(list(json.loads(path.read_text()).values()), columns=RESULT_COLUMNS).sort_values(['chapter', 'model']).reset_index(drop=True)
+
+# %% ../nbs/00_core.ipynb #d52b61af
+def results_view(
+    results:object=None, # a DataFrame from `results_table` (None: the recorded results)
+):                # a pandas Styler: the table as the home page shows it
+    "The results table as a reader reads it: what was measured first, numbers as one writes them; no index, date or core count (the threads are what a run used)."
+    import pandas as pd
+    if results is None: results = results_table()
+    if not isinstance(results, pd.DataFrame) or not set(RESULT_COLUMNS) <= set(results.columns):
+        raise TypeError(f"results must be a DataFrame from results_table, with columns {RESULT_COLUMNS}, got {type(results).__name__}")
+    def number(v, digits): return '' if pd.isna(v) else f"{v:,.{digits}f}"
+    view = pd.DataFrame({'chapter': results.chapter.str.split().str[0], 'task': results.task.fillna(''), 'model': results.model,
+                         'accuracy %': [number(v, 2) for v in results.accuracy], 'evaluated on': results.data,
+                         'epochs': [number(v, 0) for v in results.epochs], 's / epoch': [number(v, 1) for v in results.seconds_per_epoch],
+                         'hardware': results.hardware.fillna('').str.replace(r', \d+ cores(?=, \d+ threads)', '', regex=True)})
+    return (view.style.set_uuid('results').hide(axis='index')   # a fixed id: the same table gives the same HTML
+                .set_properties(subset=['accuracy %', 'epochs', 's / epoch'], **{'text-align': 'right', 'white-space': 'nowrap'})
+                .set_properties(subset=['hardware'], **{'min-width': '8em'}))

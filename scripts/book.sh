@@ -16,6 +16,7 @@ for nb in $notebooks; do
   echo "   done in $((SECONDS - start)) s"
 done
 nbdev-clean
+"$PYTHON" scripts/jupyter_markup.py nbs/*.ipynb   # after nbdev-clean: the markup JupyterLab and Colab read (see the script)
 nbdev-export
 # The one README generator: nbs/index.ipynb as GitHub Markdown, with links to the notebooks (nbdev-readme would
 # overwrite it with a worse one: a <style> block GitHub shows as text, links to the site instead of the notebooks).

@@ -20,8 +20,8 @@ unchanged() {  # unchanged "what" command... : run the command and fail if it ch
 
 echo "== 1/5 the package is in sync with the notebooks (nbdev-export leaves no diff)"
 unchanged "nbdev-export leaves no diff" nbdev-export
-echo "== 2/5 the notebooks are clean (nbdev-clean leaves no diff)"
-unchanged "nbdev-clean leaves no diff" nbdev-clean
+echo "== 2/5 the notebooks are clean and in their Jupyter markup (nbdev-clean, then scripts/jupyter_markup.py, leave no diff)"
+unchanged "nbdev-clean + scripts/jupyter_markup.py leave no diff" bash -c 'nbdev-clean && "$0" scripts/jupyter_markup.py nbs/*.ipynb' "$PYTHON"
 # No oversubscription: the torch threads of all notebooks running at once never exceed the cores. One thread per
 # notebook and one notebook per core was faster here than one notebook at a time with all cores (measured; see the
 # closing note of the session that chose it). Override with CNN_COURSE_TEST_WORKERS / CNN_COURSE_TEST_THREADS.
