@@ -302,7 +302,7 @@ def hardware(
     fmt = {torch.bfloat16: 'bf16 autocast', torch.float16: 'fp16 autocast'}.get(dtype, 'float32')
     if amp and dtype is None: fmt += ' (no 16-bit format helps here)'
     if dev.type == 'cuda': return f"GPU {torch.cuda.get_device_name(dev)}, {fmt}"
-    if dev.type == 'cpu': return f"CPU {_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}), {_cores()} cores, {torch.get_num_threads()} threads, {fmt}"
+    if dev.type == 'cpu': return f"CPU {_cpu_model()} ({torch.backends.cpu.get_cpu_capability()}), {_cores()} cores, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}, {fmt}"
     return f"{dev.type.upper()}, {fmt}"
 
 # %% ../nbs/00_core.ipynb #e8377892
@@ -703,7 +703,7 @@ def results_view(
     view = pd.DataFrame({'chapter': results.chapter.str.split().str[0], 'task': results.task.fillna(''), 'model': results.model,
                          'accuracy %': [number(v, 2) for v in results.accuracy], 'evaluated on': results.data,
                          'epochs': [number(v, 0) for v in results.epochs], 's / epoch': [number(v, 1) for v in results.seconds_per_epoch],
-                         'hardware': results.hardware.fillna('').str.replace(r', \d+ cores(?=, \d+ threads)', '', regex=True)})
+                         'hardware': results.hardware.fillna('').str.replace(r', \d+ cores(?=, \d+ threads?)', '', regex=True)})
     return (view.style.set_uuid('results').hide(axis='index')   # a fixed id: the same table gives the same HTML
                 .set_properties(subset=['accuracy %', 'epochs', 's / epoch'], **{'text-align': 'right', 'white-space': 'nowrap'})
                 .set_properties(subset=['hardware'], **{'min-width': '8em'}))

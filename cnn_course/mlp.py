@@ -8,12 +8,14 @@ Docs: https://cnn-course.github.io/cnn-course/mlp_baseline.html.md"""
 from __future__ import annotations
 import math, os, struct, time
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 from .core import load_mnist, get_data, default_device, verdict, MNIST_COUNTS, DataGenerator   # first: it also quietens a torch warning fastai's import triggers
 import torchvision
 from fastprogress.fastprogress import master_bar, progress_bar
@@ -113,6 +115,24 @@ class TensorLoader:
     def __repr__(self): return f"TensorLoader({self.n} items, bs={self.bs}, shuffle={self.shuffle}, {len(self)} batches)"
 
 # %% ../nbs/01_mlp_baseline.ipynb #9a39fab0
+def _split_sizes(
+    n_train,   # training digits (None: all that are not held out)
+    n_valid,   # validation digits held out (None: 10,000)
+) -> tuple:    # (n_train, n_valid) as ints
+    "The sizes of a training/validation split of MNIST's 60,000 training digits, checked against the known counts before anything is loaded."
+    n_all = sum(MNIST_COUNTS['train'])
+    n_valid = 10_000 if n_valid is None else n_valid
+    if isinstance(n_valid, bool) or not isinstance(n_valid, int) or not 0 < n_valid < n_all: raise ValueError(f"n_valid must be in 1..{n_all - 1} (an int), got {n_valid!r}")
+    n_train = n_all - n_valid if n_train is None else n_train
+    if isinstance(n_train, bool) or not isinstance(n_train, int) or not 0 < n_train <= n_all - n_valid:
+        raise ValueError(f"n_train must be in 1..{n_all - n_valid} (an int) when n_valid={n_valid}, got {n_train!r}")
+    return n_train, n_valid
+
+def _split_indices(n_train:int, n_valid:int, seed:int) -> tuple:
+    "(train, valid) indices into MNIST's training digits: one seeded shuffle, of which the first `n_valid` are held out."
+    idx = torch.randperm(sum(MNIST_COUNTS['train']), generator=torch.Generator().manual_seed(seed))
+    return idx[n_valid:n_valid + n_train], idx[:n_valid]
+
 def mnist_loaders(
     bs:int=128,             # batch size
     n_train:int|None=None,  # training digits (None: all 60,000 not held out for validation)
@@ -120,16 +140,10 @@ def mnist_loaders(
     seed:int=0,             # seed of the train/valid split (the shuffling follows `seed_everything`)
 ) -> tuple:                 # (train_dl, valid_dl, test_dl) `TensorLoader`s
     "Shuffled training, validation and test loaders over standardised MNIST."
-    n_all = sum(MNIST_COUNTS['train'])   # 60,000: the arguments are checked before anything is loaded
     if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
-    n_valid = 10_000 if n_valid is None else n_valid
-    if isinstance(n_valid, bool) or not isinstance(n_valid, int) or not 0 < n_valid < n_all: raise ValueError(f"n_valid must be in 1..{n_all - 1} (an int), got {n_valid!r}")
-    n_train = n_all - n_valid if n_train is None else n_train
-    if isinstance(n_train, bool) or not isinstance(n_train, int) or not 0 < n_train <= n_all - n_valid:
-        raise ValueError(f"n_train must be in 1..{n_all - n_valid} (an int) when n_valid={n_valid}, got {n_train!r}")
+    n_train, n_valid = _split_sizes(n_train, n_valid)   # checked before anything is loaded
     x, y = mnist_tensors('train')
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    valid, train = idx[:n_valid], idx[n_valid:n_valid + n_train]
+    train, valid = _split_indices(n_train, n_valid, seed)
     x_test, y_test = mnist_tensors('test')
     return (TensorLoader(x[train], y[train], bs, shuffle=True),
             TensorLoader(x[valid], y[valid], 2*bs), TensorLoader(x_test, y_test, 2*bs))
@@ -207,7 +221,7 @@ def evaluate(
     model:nn.Module,                # the model to evaluate
     dl,                             # an iterable of (xb, yb) batches with len(), e.g. a `TensorLoader`
     loss_func=F.cross_entropy,      # loss(logits, targets) -> mean loss of the batch
-    device=None,                    # where to compute (None: where the model is)
+    device:str|torch.device|None=None, # where to compute (None: where the model is)
 ) -> tuple:                         # (mean loss, accuracy as a fraction 0..1)
     "Loss and accuracy of `model` over every batch of `dl`, in eval mode and without gradients."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -262,11 +276,12 @@ def fit(
     opt_func=torch.optim.Adam,     # a torch optimiser class, called as opt_func(params, lr=lr)
     loss_func=F.cross_entropy,     # loss(logits, targets) -> mean loss of the batch
     keep_best:bool=True,           # restore the weights of the epoch with the lowest validation loss
-    device=None,                   # where to train (None: `default_device()`)
+    device:str|torch.device|None=None, # where to train (None: `default_device()`)
     one_cycle:bool=True,           # one-cycle learning-rate schedule (else a constant rate)
     pct_start:float=0.25,          # fraction of the steps spent warming up, with `one_cycle`
     progress:bool=True,            # show fastprogress bars and a line per epoch
-) -> pd.DataFrame:                 # history: epoch, train_loss, valid_loss, valid_acc, seconds
+    epoch_end:Callable|None=None,  # a function f(model) -> dict, called after each epoch's validation (not timed); its items become extra history columns
+) -> pd.DataFrame:                 # history: epoch, train_loss, valid_loss, valid_acc, seconds (and what `epoch_end` returns)
     "Train `model` for `epochs` epochs, validating after each; returns the history."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1: raise ValueError(f"epochs must be a positive int, got {epochs!r}")
@@ -276,6 +291,7 @@ def fit(
     if len(train_dl) == 0: raise ValueError("train_dl is empty: it must yield at least one batch")
     if valid_dl is None and keep_best: raise ValueError("keep_best=True needs a valid_dl: pass one, or keep_best=False")
     if valid_dl is not None and len(valid_dl) == 0: raise ValueError("valid_dl is empty: it must yield at least one batch")
+    if epoch_end is not None and not callable(epoch_end): raise TypeError(f"epoch_end must be a function f(model) -> dict, or None, got {type(epoch_end).__name__}")
     device = default_device() if device is None else torch.device(device)
     model.to(device)
     opt = opt_func(model.parameters(), lr=lr)
@@ -291,16 +307,20 @@ def fit(
         train_loss = _train_epoch(model, train_dl, opt, sched, loss_func, device, mb)
         valid_loss, valid_acc = evaluate(model, valid_dl, loss_func, device) if valid_dl is not None else (math.nan, math.nan)
         rows.append(dict(epoch=epoch + 1, train_loss=train_loss, valid_loss=valid_loss, valid_acc=valid_acc, seconds=time.perf_counter() - t0))
+        if epoch_end is not None:
+            extra = epoch_end(model)
+            if not isinstance(extra, dict) or set(extra) & set(names): raise TypeError(f"epoch_end must return a dict whose keys are new column names (not {names}), got {extra!r}")
+            rows[-1].update(extra)
         if keep_best and valid_loss < best_loss:
             best_loss, best_state = valid_loss, {k: v.detach().clone() for k, v in model.state_dict().items()}
         if mb is not None: mb.write([str(epoch + 1)] + [f'{rows[-1][k]:.4f}' for k in shown[1:-1]] + [f"{rows[-1]['seconds']:.1f}"], table=True)
     if keep_best and best_state is not None: model.load_state_dict(best_state)
-    return pd.DataFrame(rows, columns=names)
+    return pd.DataFrame(rows, columns=names + [k for k in rows[0] if k not in names])
 
 # %% ../nbs/01_mlp_baseline.ipynb #e4d3ce36
 def plot_learning_curves(
     history:pd.DataFrame,  # a history from `fit` (epoch, train_loss, valid_loss, ...)
-    ax=None,               # matplotlib axes to draw on (None: a new figure)
+    ax:plt.Axes|None=None, # matplotlib axes to draw on (None: a new figure)
     title:str|None=None,   # the plot's title (None: 'Learning curves')
 ):                         # the axes
     "Training and validation loss against the epoch, with the best epoch marked."
@@ -314,6 +334,7 @@ def plot_learning_curves(
         best = history.loc[history.valid_loss.idxmin()]
         ax.plot(best.epoch, best.valid_loss, '*', ms=14, color='black', label=f'best (epoch {int(best.epoch)})')
     ax.set_xlabel('epoch'); ax.set_ylabel('loss'); ax.set_title(title or 'Learning curves')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs are whole numbers
     ax.legend(); ax.grid(alpha=0.3)
     return ax
 
@@ -360,24 +381,31 @@ def _check_positive_int(v, name:str):
 def tutorial_fit(
     model:nn.Module,        # the network to train, on 1×28×28 inputs (trained in place, on `default_device()`)
     epochs:int=2,           # passes over the training digits
-    n_train:int|None=None,  # training digits: the first `n_train` of a seeded shuffle of the 60,000 (None: all)
+    n_train:int|None=None,  # training digits (None: all there are)
     bs:int=64,              # batch size
     lr:float=1e-3,          # Adam's learning rate, constant
-    seed:int=0,             # seed of the subset and of the shuffling
-) -> dict:                  # epochs, n_train, seconds_per_epoch, seconds_per_60k, test_accuracy (0..1, on the 10,000 test digits)
-    "Train `model` the common tutorial way (torchvision MNIST, DataLoader, Adam, a plain loop); return its timing and test accuracy."
+    seed:int=0,             # seed of the choice of digits, as in `mnist_tensors` and `mnist_loaders` (the shuffling follows `seed_everything`)
+    n_valid:int|None=None,  # None: train on `n_train` of all 60,000 training digits and report test accuracy; an int: train on `mnist_loaders`' training split and report accuracy on its `n_valid` validation digits
+) -> dict:                  # epochs, n_train, seconds_per_epoch, seconds_per_60k, and test_accuracy (valid_accuracy with `n_valid`), 0..1
+    "Train `model` the common tutorial way (torchvision MNIST, DataLoader, Adam, a plain loop); return its timing and accuracy."
     from torch.utils.data import DataLoader, Subset
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     _check_positive_int(epochs, 'epochs'); _check_positive_int(bs, 'bs')
-    if n_train is not None:
-        _check_positive_int(n_train, 'n_train')
-        if n_train > 60_000: raise ValueError(f"n_train must be in 1..60000 or None, got {n_train}")
     _check_lr(lr)
     if isinstance(seed, bool) or not isinstance(seed, int): raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    train_set, test_set = tutorial_mnist(train=True), tutorial_mnist(train=False)
-    if n_train is not None: train_set = Subset(train_set, torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:n_train].tolist())
-    train_loader = DataLoader(train_set, batch_size=bs, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    test_loader = DataLoader(test_set, batch_size=1000)
+    if n_valid is not None: n_train, n_valid = _split_sizes(n_train, n_valid)   # the same split as mnist_loaders(n_train=..., n_valid=..., seed=...)
+    elif n_train is not None:
+        _check_positive_int(n_train, 'n_train')
+        if n_train > sum(MNIST_COUNTS['train']): raise ValueError(f"n_train must be in 1..{sum(MNIST_COUNTS['train'])} or None, got {n_train}")
+    train_set = tutorial_mnist(train=True)
+    if n_valid is not None:
+        train_idx, valid_idx = _split_indices(n_train, n_valid, seed)
+        train_set, eval_set = Subset(train_set, train_idx.tolist()), Subset(train_set, valid_idx.tolist())
+    else:
+        eval_set = tutorial_mnist(train=False)
+        if n_train is not None: train_set = Subset(train_set, torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:n_train].tolist())
+    train_loader = DataLoader(train_set, batch_size=bs, shuffle=True)   # shuffled from PyTorch's global generator, as in the tutorials
+    eval_loader = DataLoader(eval_set, batch_size=1000)
     device = default_device()
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -395,17 +423,18 @@ def tutorial_fit(
     model.eval()
     correct = 0
     with torch.no_grad():
-        for data, target in test_loader:
+        for data, target in eval_loader:
             correct += (model(data.to(device)).argmax(dim=1) == target.to(device)).sum().item()
     s = sum(seconds)/epochs
     n = len(train_set)
-    return dict(epochs=epochs, n_train=n, seconds_per_epoch=s, seconds_per_60k=s*60_000/n, test_accuracy=correct/len(test_set))
+    return {'epochs': epochs, 'n_train': n, 'seconds_per_epoch': s, 'seconds_per_60k': s*60_000/n,
+            ('test_accuracy' if n_valid is None else 'valid_accuracy'): correct/len(eval_set)}
 
 # %% ../nbs/01_mlp_baseline.ipynb #f596c1fd
 def fastai_loaders(
     train_dl,           # training batches, e.g. a `TensorLoader`
     valid_dl,           # validation batches
-    device=None,        # where fastai should put the data and model (None: `default_device()`)
+    device:str|torch.device|None=None, # where fastai should put the data and model (None: `default_device()`)
 ) -> DataLoaders:       # fastai `DataLoaders` for `Learner`
     "Wrap a training and a validation loader for fastai's `Learner`."
     for name, dl in (('train_dl', train_dl), ('valid_dl', valid_dl)): _check_loader(dl, name)
@@ -443,8 +472,8 @@ def accuracy_vs_shift(
     x:torch.Tensor,           # images, N×C×H×W (or N×H×W)
     y:torch.Tensor,           # their labels
     shifts=range(5),          # shifts to the right, in pixels
-    device=None,              # where to compute (None: where the model is)
-    fill:float|None=None,     # border value (None: the smallest value in `x`, i.e. the black background)
+    device:str|torch.device|None=None, # where to compute (None: where the model is)
+    fill:float|None=None,     # border value (None: the smallest value in `x`, i.e. the background, no ink)
     bs:int=1000,              # evaluation batch size
 ) -> pd.DataFrame:            # columns shift, accuracy (fraction 0..1)
     "Accuracy of `model` on `x` shifted right by each of `shifts` pixels."

@@ -141,6 +141,26 @@ def test_fastai_learner_trains_on_tensor_loaders():
     with pytest.raises(ValueError, match='train_dl is empty'): fastai_loaders(TensorLoader(torch.zeros(0), torch.zeros(0)), va)
 
 
+def test_fastai_learner_sees_our_initial_weights_and_batches_after_the_same_seed():
+    "Chapter 01 compares fit with fastai's Learner: after the same seed both start from the same weights and see the same batches."
+    from fastai.learner import Learner
+    from fastai.callback.core import Callback
+    import fastai.callback.schedule
+    class Grab(Callback):
+        def before_fit(self): self.ys = []
+        def before_batch(self):
+            if self.training: self.ys.append(self.learn.yb[0].clone())
+    x = torch.randn(200, 1, 4, 4, generator=torch.Generator().manual_seed(0)); y = (x.flatten(1).sum(1) > 0).long()
+    tr, va = TensorLoader(x[:160], y[:160], 32, shuffle=True), TensorLoader(x[160:], y[160:], 40)
+    seed_everything(7); w0 = mlp((16, 8, 2))[1].weight.clone()
+    ours = [yb for _ in range(2) for _, yb in tr]
+    seed_everything(7)
+    learn = Learner(fastai_loaders(tr, va, device='cpu'), mlp((16, 8, 2)), loss_func=F.cross_entropy, cbs=Grab())
+    assert torch.equal(learn.model[1].weight, w0)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 1e-3)
+    assert len(learn.grab.ys) == len(ours) and all(torch.equal(a, b) for a, b in zip(ours, learn.grab.ys))
+
+
 # --- the model ----------------------------------------------------------------------------------
 @FAST
 @given(st.lists(st.integers(1, 40), min_size=2, max_size=5), st.sampled_from([0.0, 0.1, 0.5]))
@@ -306,6 +326,42 @@ def test_fit_bad_inputs(kw, msg):
     with pytest.raises(ValueError, match=msg): fit(**args)
 
 
+def test_fit_epoch_end_adds_columns_and_a_forked_measurement_leaves_the_run_alone():
+    "`epoch_end`'s values become history columns; one that draws random numbers in a forked state does not change the run."
+    tr, va = _toy_loaders()
+    def run(epoch_end):
+        seed_everything(3)
+        return fit(mlp((32, 16, 3), p=0.5), tr, va, 3, lr=1e-2, device='cpu', progress=False, epoch_end=epoch_end)
+    def measure(m):
+        with torch.random.fork_rng():
+            m.train(); return dict(dropout_loss=F.cross_entropy(m(tr.x), tr.y).item(), n=len(tr.x))
+    plain, measured = run(None), run(measure)
+    assert list(measured.columns) == ['epoch', 'train_loss', 'valid_loss', 'valid_acc', 'seconds', 'dropout_loss', 'n']
+    assert measured.train_loss.tolist() == plain.train_loss.tolist() and measured.valid_loss.tolist() == plain.valid_loss.tolist()
+    assert (measured.n == 400).all() and measured.dropout_loss.notna().all()
+
+
+@pytest.mark.parametrize('epoch_end,err,msg', [(3, TypeError, 'epoch_end must be a function'), (lambda m: 0.5, TypeError, 'epoch_end must return a dict'),
+                                               (lambda m: dict(valid_loss=0.), TypeError, 'epoch_end must return a dict whose keys are new')])
+def test_fit_bad_epoch_end(epoch_end, err, msg):
+    tr, va = _toy_loaders()
+    with pytest.raises(err, match=msg): fit(mlp((32, 8, 3)), tr, va, 1, progress=False, epoch_end=epoch_end)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 1000), p=st.sampled_from([0.0, 0.5]))
+def test_permuted_inputs_train_like_permuted_first_layer_columns(seed, p):
+    "Chapter 01's symmetry: training on permuted pixels is training on the original pixels from a first layer with permuted columns."
+    tr, va = _toy_loaders(seed=seed)
+    perm = random_permutation(32, seed=seed)
+    ptr, pva = [TensorLoader(permute_pixels(dl.x, perm), dl.y, dl.bs, shuffle=dl.shuffle, seed=dl.seed) for dl in (tr, va)]
+    seed_everything(seed); h_perm = fit(mlp((32, 16, 3), p=p), ptr, pva, 3, lr=1e-2, device='cpu', progress=False)
+    seed_everything(seed); m = mlp((32, 16, 3), p=p)
+    with torch.no_grad(): m[1].weight.copy_(m[1].weight[:, torch.argsort(perm)])
+    h_back = fit(m, tr, va, 3, lr=1e-2, device='cpu', progress=False)
+    torch.testing.assert_close(torch.tensor(h_back.valid_loss.values), torch.tensor(h_perm.valid_loss.values), rtol=0, atol=1e-5)
+
+
 def test_plot_learning_curves():
     import matplotlib; matplotlib.use('Agg')
     import pandas as pd
@@ -313,6 +369,10 @@ def test_plot_learning_curves():
     ax = plot_learning_curves(h, title='t')
     assert ax.get_title() == 't' and ax.get_xlabel() == 'epoch' and len(ax.lines) == 3
     with pytest.raises(ValueError, match='missing'): plot_learning_curves(h.drop(columns='valid_loss'))
+    ax = plot_learning_curves(h.iloc[:2])   # a 2-epoch run: ticks at whole epochs only, no 1.2, 1.4, ...
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks)
 
 
 # --- shifts ------------------------------------------------------------------------------------------
@@ -423,6 +483,39 @@ def test_tutorial_fit_trains_a_small_subset_and_reports():
     assert 0.6 < r['test_accuracy'] <= 1   # 20 steps of Adam already learn a lot
     seed_everything(0)
     assert tutorial_fit(mlp(), epochs=2, n_train=640, bs=64)['test_accuracy'] == r['test_accuracy']   # reproducible
+
+
+class _Recorder(nn.Module):
+    "A linear classifier that keeps every training batch it sees, to check which digits a loop trains on."
+    def __init__(self): super().__init__(); self.lin, self.seen = nn.Linear(784, 10), []
+    def forward(self, x):
+        if self.training: self.seen.append(x.flatten(1).detach().clone())
+        return self.lin(x.flatten(1))
+
+
+def test_tutorial_fit_with_n_valid_uses_mnist_loaders_split_and_follows_the_seed():
+    tr, va, _ = mnist_loaders(n_train=300, n_valid=200, seed=2)
+    runs = []
+    for _ in range(2):
+        seed_everything(4); m = _Recorder()
+        r = tutorial_fit(m, epochs=1, n_train=300, n_valid=200, seed=2, bs=50)
+        runs.append((r, torch.cat(m.seen)))
+    (r, seen), (r2, seen2) = runs
+    assert list(r) == ['epochs', 'n_train', 'seconds_per_epoch', 'seconds_per_60k', 'valid_accuracy'] and r['n_train'] == 300
+    key = lambda x: x.sum(1).sort().values                                  # the same digits, in any order
+    torch.testing.assert_close(key(seen), key(tr.x.flatten(1)), rtol=0, atol=1e-3)
+    assert torch.equal(seen, seen2) and r['valid_accuracy'] == r2['valid_accuracy']   # same seed: same batches, same result
+    m.eval()
+    with torch.no_grad(): expected = (m(va.x).argmax(1) == va.y).float().mean().item()   # accuracy on mnist_loaders' validation digits
+    assert math.isclose(r2['valid_accuracy'], expected, abs_tol=1e-6)
+    seed_everything(5); m3 = _Recorder(); tutorial_fit(m3, epochs=1, n_train=300, n_valid=200, seed=2, bs=50)
+    assert not torch.equal(torch.cat(m3.seen), seen)                         # another seed: another order
+
+
+@pytest.mark.parametrize('kw,msg', [(dict(n_valid=0), 'n_valid must be in'), (dict(n_valid=60_000), 'n_valid must be in'),
+                                    (dict(n_train=55_000, n_valid=10_000), r'n_train must be in 1\.\.50000'), (dict(n_train=0, n_valid=100), 'n_train must be in')])
+def test_tutorial_fit_bad_split(kw, msg):
+    with pytest.raises(ValueError, match=msg): tutorial_fit(mlp(), **kw)
 
 
 @pytest.mark.parametrize('kw,err,msg', [(dict(model='mlp'), TypeError, 'model must be an nn.Module'),
