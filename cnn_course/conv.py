@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from .core import *
 
 # %% auto #0
-__all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS', 'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold', 'conv_matrix', 'show_conv_matrix', 'filter2d', 'show_feature_maps', 'check_horizontal_edges', 'show_channels', 'conv_block', 'small_cnn', 'conv_vs_dense', 'check_output_size', 'check_conv_params', 'check_bottom_edge', 'check_conv2d', 'show_kernels', 'conv_animation', 'animate_conv', 'show_conv', 'conv_explorer']
+__all__ = ['PADDING_MODES', 'top_edge', 'left_edge', 'diag1_edge', 'diag2_edge', 'sobel_x', 'sobel_y', 'EDGE_KERNELS', 'conv_output_size', 'pad2d', 'conv2d_loops', 'random_conv_case', 'torch_conv2d', 'conv2d_unfold', 'conv_matrix', 'show_conv_matrix', 'filter2d', 'show_feature_maps', 'check_horizontal_edges', 'show_channels', 'conv_block', 'small_cnn', 'conv_vs_dense', 'check_output_size', 'check_conv_params', 'check_bottom_edge', 'check_conv2d', 'EXPLORER_KERNELS', 'show_kernels', 'conv_animation', 'animate_conv', 'conv_explorer']
 
 # %% ../nbs/02_kernels_and_strides.ipynb #0b539b2f
 _ARG_NAMES = dict(n='input size n', k='kernel size k', s='stride s', p='padding p', d='dilation d')
@@ -136,7 +136,7 @@ def _conv_setup(
 def conv2d_loops(
     x:torch.Tensor,           # input batch, N×C_in×H×W
     weight:torch.Tensor,      # kernels, C_out×C_in×kH×kW
-    bias:torch.Tensor=None,   # one bias per output channel (C_out), or None
+    bias:torch.Tensor|None=None, # one bias per output channel (C_out), or None
     stride:int|tuple=1,       # step between kernel positions: int or (h, w)
     padding:int|tuple=0,      # pixels added on each side: int or (h, w)
     dilation:int|tuple=1,     # spacing between kernel taps: int or (h, w)
@@ -157,7 +157,7 @@ def conv2d_loops(
 # %% ../nbs/02_kernels_and_strides.ipynb #8d82fcc7
 def random_conv_case(
     g:torch.Generator,          # the random number generator to draw from
-    dtype=torch.float64,        # dtype of x, weight and bias
+    dtype:torch.dtype=torch.float64, # dtype of x, weight and bias
 ) -> tuple:                     # (x, weight, bias, kwargs for the conv functions)
     "A random valid convolution: shapes, channels, stride, padding, dilation, padding mode and bias."
     r = lambda lo, hi: int(torch.randint(lo, hi + 1, (1,), generator=g))
@@ -174,8 +174,10 @@ def random_conv_case(
 def torch_conv2d(
     x:torch.Tensor,           # input batch, N×C_in×H×W
     weight:torch.Tensor,      # kernels, C_out×C_in×kH×kW
-    bias:torch.Tensor=None,   # C_out, or None
-    stride=1, padding=0, dilation=1, # ints or (h, w) pairs
+    bias:torch.Tensor|None=None, # C_out, or None
+    stride:int|tuple=1,       # step between kernel positions: int or (h, w)
+    padding:int|tuple=0,      # pixels added on each side: int or (h, w)
+    dilation:int|tuple=1,     # spacing between kernel taps: int or (h, w)
     padding_mode:str='zeros', # as in `nn.Conv2d`
 ) -> torch.Tensor:            # what `nn.Conv2d` computes
     "PyTorch's own convolution with the same signature as ours: `nn.Conv2d` with `weight` and `bias` copied in."
@@ -190,7 +192,7 @@ def torch_conv2d(
 def conv2d_unfold(
     x:torch.Tensor,           # input batch, N×C_in×H×W
     weight:torch.Tensor,      # kernels, C_out×C_in×kH×kW
-    bias:torch.Tensor=None,   # one bias per output channel (C_out), or None
+    bias:torch.Tensor|None=None, # one bias per output channel (C_out), or None
     stride:int|tuple=1,       # step between kernel positions: int or (h, w)
     padding:int|tuple=0,      # pixels added on each side: int or (h, w)
     dilation:int|tuple=1,     # spacing between kernel taps: int or (h, w)
@@ -233,15 +235,17 @@ def show_conv_matrix(
     "Draw `conv_matrix(kernel, h, w)` with its non-zero weights written in and its zeros blank."
     m = conv_matrix(kernel, h, w).detach().cpu()
     shown = np.ma.masked_equal(m.numpy(), 0)
-    fig, ax = plt.subplots(figsize=(size*m.shape[1] + 1.5, size*m.shape[0] + 1.2), layout='constrained')
+    width = size*m.shape[1] + 1.5
+    fs = max(8, 8.5*width*72/670)   # points: at least 8.5 px high once the page scales the figure to its ~670 px column
+    fig, ax = plt.subplots(figsize=(width, size*m.shape[0] + 1.2), layout='constrained')
     ax.imshow(shown, cmap='viridis', vmin=float(kernel.min()), vmax=float(kernel.max()))
     for (r, c), v in np.ndenumerate(m.numpy()):
-        if v: ax.text(c, r, f'{v:g}', ha='center', va='center', fontsize=7, color='white' if v < float(kernel.mean()) else 'black')
-    ax.set_xticks(range(m.shape[1])); ax.set_yticks(range(m.shape[0])); ax.tick_params(labelsize=7)
+        if v: ax.text(c, r, f'{v:g}', ha='center', va='center', fontsize=fs, color='white' if v < float(kernel.mean()) else 'black')
+    ax.set_xticks(range(m.shape[1])); ax.set_yticks(range(m.shape[0])); ax.tick_params(labelsize=fs)
     ax.set_xticks(np.arange(-.5, m.shape[1]), minor=True); ax.set_yticks(np.arange(-.5, m.shape[0]), minor=True)
     ax.grid(which='minor', color='0.85', lw=0.5); ax.tick_params(which='minor', length=0)
-    ax.set(xlabel=f'input pixel (row·{w} + column of the {h}×{w} image)', ylabel='output position',
-           title=f'A {kernel.shape[0]}×{kernel.shape[1]} convolution on a {h}×{w} image as a {m.shape[0]}×{m.shape[1]} matrix')
+    ax.set_xlabel(f'input pixel (row·{w} + column of the {h}×{w} image)', fontsize=max(10, fs)); ax.set_ylabel('output position', fontsize=max(10, fs))
+    ax.set_title(f'A {kernel.shape[0]}×{kernel.shape[1]} convolution on a {h}×{w} image as a {m.shape[0]}×{m.shape[1]} matrix', fontsize=max(12, fs + 2))
     return fig
 
 # %% ../nbs/02_kernels_and_strides.ipynb #f80d1249
@@ -271,21 +275,27 @@ def filter2d(
 def show_feature_maps(
     img:torch.Tensor,        # one image, H×W
     kernels,                 # dict name -> kernel, or a tensor of kernels
-    titles:list=None,        # titles for a tensor of kernels
-    suptitle:str=None,       # a title for the whole figure
+    titles:list|None=None,   # titles for a tensor of kernels
+    suptitle:str|None=None,  # a title for the whole figure
     size:float=2.2,          # inches per panel
+    ncols:int=4,             # panels per row, the input's included: few enough that the text stays legible at page width
     **kwargs,                # stride, padding, dilation, padding_mode for `filter2d`
 ):                           # the matplotlib figure
     "Show `img` and its feature map under each kernel on one colour scale centred on 0 (red positive, blue negative)."
     if not isinstance(img, torch.Tensor) or img.ndim != 2: raise TypeError(f"img must be a 2-D (H×W) torch.Tensor, got {getattr(img, 'shape', type(img).__name__)}")
+    ncols = _check_int(ncols, 'ncols', 1)
     maps = {name: filter2d(img, k, **kwargs) for name, k in _kernel_dict(kernels, titles).items()}
     lim = max(fm.abs().max().item() for fm in maps.values()) or 1   # one symmetric scale: 0 is white in every panel
-    fig, axs = plt.subplots(1, len(maps) + 1, figsize=(size*(len(maps) + 1) + 0.8, size + 0.8), layout='constrained')
+    n = len(maps) + 1
+    ncols = min(ncols, n); nrows = -(-n//ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size*ncols + 0.8, (size + 0.7)*nrows + (0.3 if suptitle else 0)), layout='constrained', squeeze=False)
+    axs = list(axs.flat)
     axs[0].imshow(_np(img), cmap='gray'); axs[0].set(title=f'input\n{img.shape[0]}×{img.shape[1]}', xlabel='column', ylabel='row')
     for ax, (name, fm) in zip(axs[1:], maps.items()):
         im = ax.imshow(_np(fm), cmap='RdBu_r', vmin=-lim, vmax=lim); ax.set(title=f'{name}\n{fm.shape[0]}×{fm.shape[1]}', xlabel='column')
-    _integer_ticks(axs)
-    fig.colorbar(im, ax=list(axs[1:]), label='response', shrink=0.85)
+    for ax in axs[n:]: ax.axis('off')
+    _integer_ticks(axs[:n])
+    fig.colorbar(im, ax=axs, label='response', shrink=0.85/nrows**0.5)
     if suptitle: fig.suptitle(suptitle)
     return fig
 
@@ -298,16 +308,22 @@ def check_horizontal_edges(
     if not isinstance(answer, (str, list, tuple, set)): return verdict(False, '', f'Give a name or a list of names from EDGE_KERNELS, not a {type(answer).__name__}.')
     names = {answer} if isinstance(answer, str) else set(answer)
     unknown = names - set(EDGE_KERNELS)
-    if unknown: return verdict(False, '', f"{sorted(unknown)} are not kernel names; choose from {list(EDGE_KERNELS)}.")
+    if unknown: return verdict(False, '', f"{', '.join(map(repr, sorted(unknown)))} {'is not a kernel name' if len(unknown) == 1 else 'are not kernel names'}; choose from {list(EDGE_KERNELS)}.")
     right = {'top_edge', 'sobel_y'}
+    found, wrong, missing = sorted(names & right), sorted(names - right), len(right - names)
+    said = f"{' and '.join(found)} {'is' if len(found) == 1 else 'are'} right" if found else ''
+    if wrong: said += (', but ' if said else '') + f"{' and '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not respond to horizontal edges"
+    if missing:
+        more = f"{['', 'one', 'two'][missing]} more kernel{'s' if missing > 1 else ''}" if found else f"{['', 'one', 'two'][missing]} of the six kernels"
+        plural = missing > 1 or not found
+        said += (', and ' if said else '') + (f"{more} {'do' if plural else 'does'}" if wrong else f"{more} {'respond' if plural else 'responds'} to horizontal edges")
     return verdict(names == right, "top_edge and sobel_y both weigh the row below against the row above, so they respond to horizontal edges.",
-                   f"{len(names & right)} of your {len(names)} are right, and there are {len(right)} in all. "
-                   "Look for kernels whose rows differ from each other while each row is constant (or symmetric).")
+                   f"{said}. Look for kernels whose rows differ from each other while each row is constant (or symmetric).")
 
 # %% ../nbs/02_kernels_and_strides.ipynb #07d3ac09
 def show_channels(
     img:torch.Tensor,    # one colour image, 3×H×W (uint8 0..255 or float 0..1)
-    title:str=None,      # a title for the whole figure
+    title:str|None=None, # a title for the whole figure
     size:float=2.4,      # inches per panel
 ):                       # the matplotlib figure
     "Show a colour image and its red, green and blue channels, each as a grey image on the same scale."
@@ -404,11 +420,17 @@ def check_bottom_edge(
         return verdict(False, '', 'Give a 3×3 torch tensor, e.g. torch.tensor([[0., 0, 0], [0, 0, 0], [0, 0, 0]]).')
     img = torch.zeros(12, 12); img[3:8, 2:10] = 1  # a bright rectangle: top edge between rows 2|3, bottom edge 7|8
     fm = filter2d(img, kernel.float())              # fm[i, j] is centred on img[i+1, j+1]
-    bottom, top, flat = fm[6:8, 3:7], fm[1:3, 3:7], fm[3:5, 3:7]
-    ok = bool(bottom.min() > 0 and top.max() < 0 and flat.abs().max() < 1e-6 and fm.max() == bottom.max())
-    return verdict(ok, 'Positive along the bottom edge, negative along the top edge, zero inside.',
-                   'Along the bottom edge the rows above are bright and the rows below dark: weigh the top row positive and '
-                   'the bottom row negative, with weights that sum to 0.')
+    bottom, top, flat = fm[6:8, 3:7], fm[1:3, 3:7], fm[3:5, 3:7]   # the two rows of windows that straddle each edge, and the inside
+    eps = 1e-6
+    # at every column along the bottom edge: positive in at least one of the two rows, negative in neither (the top edge: the reverse)
+    at_bottom = bool((bottom.amax(0) > eps).all() and bottom.min() > -eps)
+    at_top = bool((top.amin(0) < -eps).all() and top.max() < eps)
+    ok = at_bottom and at_top and bool(flat.abs().max() < eps) and bool(fm.max() <= bottom.max() + eps)
+    if fm.abs().max() < eps: hint = 'It gives 0 everywhere on the rectangle. Along a bottom edge, which rows of a 3×3 window are bright and which are dark?'
+    elif flat.abs().max() >= eps: hint = 'Inside the rectangle, where every pixel is the same, it does not give 0: what must the weights add up to?'
+    elif bottom.max() < eps and bottom.min() < -eps and top.min() > -eps and top.max() > eps: hint = 'It responds to the top edge the way it should respond to the bottom edge: check the signs.'
+    else: hint = 'It must be positive along the bottom edge (and strongest there) and negative along the top edge. Along a bottom edge, which rows of a 3×3 window are bright and which are dark?'
+    return verdict(ok, 'Positive along the bottom edge, negative along the top edge, zero inside.', hint)
 
 # %% ../nbs/02_kernels_and_strides.ipynb #bd5edeb1
 def check_conv2d(
@@ -419,17 +441,22 @@ def check_conv2d(
     "Exercise check: compare `fn` with `F.conv2d` (float64) on random shapes, strides, paddings and dilations."
     if not callable(fn): raise TypeError(f"fn must be your convolution function, got {type(fn).__name__}")
     _check_int(n_cases, 'n_cases', 1)
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(n_cases):
+    g, tried = torch.Generator().manual_seed(seed), 0
+    while tried < n_cases:
         x, weight, _, kw = random_conv_case(g)
         s, p, d = kw['stride'][0], kw['padding'][0], kw['dilation'][0]  # ints, zero padding
-        if min(x.shape[2:]) + 2*p < d*(max(weight.shape[2:]) - 1) + 1: continue
+        if min(x.shape[2:]) + 2*p < d*(max(weight.shape[2:]) - 1) + 1: continue   # the kernel does not fit: draw another case
+        tried += 1
         try: got = fn(x, weight, stride=s, padding=p, dilation=d)
-        except Exception as e: return verdict(False, '', f"it raised {type(e).__name__}{': ' + str(e) if str(e) else ''} for x {tuple(x.shape)}, weight {tuple(weight.shape)}, stride={s}, padding={p}, dilation={d}.")
+        except Exception as e: return verdict(False, '', f"It raised {type(e).__name__}{': ' + str(e) if str(e) else ''} for x {tuple(x.shape)}, weight {tuple(weight.shape)}, stride={s}, padding={p}, dilation={d}.")
         ref = F.conv2d(x, weight, stride=s, padding=p, dilation=d)
         if not isinstance(got, torch.Tensor) or got.shape != ref.shape or not torch.allclose(got, ref, atol=1e-9):
-            return verdict(False, '', f'different from F.conv2d for x {tuple(x.shape)}, weight {tuple(weight.shape)}, stride={s}, padding={p}, dilation={d}.')
-    return verdict(True, f'equal to F.conv2d on {n_cases} random cases.', '')
+            return verdict(False, '', f'It differs from F.conv2d for x {tuple(x.shape)}, weight {tuple(weight.shape)}, stride={s}, padding={p}, dilation={d}.')
+    return verdict(True, f"equal to F.conv2d on {tried} random case{'s' if tried > 1 else ''}.", '')
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #b7e2c1a0
+import json, math, re, uuid, html as _html
+from matplotlib.animation import FuncAnimation
 
 # %% ../nbs/02_kernels_and_strides_plots.ipynb #e6052d87
 def _np(
@@ -461,19 +488,28 @@ def _integer_ticks(
     for ax in axs:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True)); ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
 
+def _legible_pt(
+    width_in:float, # the figure's width in inches
+    px:float=8,     # the smallest text height wanted on the page, in pixels
+    pad_in:float=0.2, # how much wider the saved picture can be: Jupyter saves a figure cropped to its drawing plus 0.1 inch a side
+) -> float:         # a font size in points
+    "The smallest font size still `px` pixels high when the site scales a figure `width_in` inches wide to its ~670 px text column."
+    return max(px, math.ceil(px*(width_in + pad_in)*72/670*10)/10)   # rounded up to a tenth of a point
+
 # %% ../nbs/02_kernels_and_strides_plots.ipynb #8cc73b38
 def show_kernels(
     kernels,                 # dict name -> kH×kW tensor, or a tensor K×kH×kW / K×1×kH×kW
-    titles:list=None,        # titles for a tensor of kernels
-    ncols:int=None,          # kernels per row (default: all in one row)
+    titles:list|None=None,   # titles for a tensor of kernels
+    ncols:int|None=None,     # kernels per row (default: all in one row)
     annotate:bool=True,      # write each weight in its cell
-    suptitle:str=None,       # a title for the whole figure
+    suptitle:str|None=None,  # a title for the whole figure
     size:float=1.7,          # inches per kernel
 ):                           # the matplotlib figure
     "Show kernels as red (positive) / blue (negative) heat maps."
     ks = _kernel_dict(kernels, titles)
     ncols = ncols or len(ks)
     nrows = -(-len(ks)//ncols)
+    fs = _legible_pt(size*ncols)   # every text at least 8 px high once the page scales the figure to its column
     fig, axs = plt.subplots(nrows, ncols, figsize=(size*ncols, size*nrows + (0.4 if suptitle else 0)), squeeze=False, layout='constrained')
     for ax in axs.flat[len(ks):]: ax.axis('off')
     for ax, (name, k) in zip(axs.flat, ks.items()):
@@ -481,11 +517,12 @@ def show_kernels(
         ax.imshow(_np(k), cmap='RdBu_r', vmin=-lim, vmax=lim)
         if annotate:
             for (r, c), v in np.ndenumerate(k.numpy()):
-                ax.text(c, r, f'{v:g}' if float(v).is_integer() else f'{v:.2f}', ha='center', va='center', fontsize=8,
+                ax.text(c, r, f'{v:g}' if float(v).is_integer() else f'{v:.2f}', ha='center', va='center', fontsize=fs,
                         color='white' if abs(v) > lim/2 else 'black')
-        ax.set(title=name, xticks=range(k.shape[1]), yticks=range(k.shape[0]))
-        ax.set_xlabel('column', fontsize=7); ax.set_ylabel('row', fontsize=7); ax.tick_params(labelsize=6)
-    if suptitle: fig.suptitle(suptitle)
+        ax.set(xticks=range(k.shape[1]), yticks=range(k.shape[0]))
+        ax.set_title(name, fontsize=max(12, fs))
+        ax.set_xlabel('column', fontsize=fs); ax.set_ylabel('row', fontsize=fs); ax.tick_params(labelsize=fs)
+    if suptitle: fig.suptitle(suptitle, fontsize=max(13, fs + 2))
     return fig
 
 # %% ../nbs/02_kernels_and_strides_plots.ipynb #765db391
@@ -525,7 +562,29 @@ def _draw_conv_frame(
                title=f'output {o}×{o}')
     ax_out.text(max(o, 2)/2, max(o, 2) + .7, f'out[{i},{j}] = {int(out[i, j])}\n(Σ input × weight)', fontsize=8, ha='center', va='top')
     fig.suptitle(f'{k}×{k} kernel, stride {s}, dilation {d}: frame {f + 1} of {o*o}', y=0.97)
-    fig.subplots_adjust(top=0.82, bottom=0.08, left=0.06, right=0.98, wspace=0.15)
+    fig.subplots_adjust(top=0.82, bottom=0.08, left=0.05, right=0.98, wspace=0.15)
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #5d0f3c2e
+_PLAYER_BUTTONS = {'fa-minus': '\u2212', 'fa-fast-backward': '|\u25c0\ufe0e\u25c0\ufe0e', 'fa-step-backward': '|\u25c0\ufe0e',
+                   'fa-play fa-flip-horizontal': '\u25c0\ufe0e', 'fa-pause': '||', 'fa-play': '\u25b6\ufe0e',
+                   'fa-step-forward': '\u25b6\ufe0e|', 'fa-fast-forward': '\u25b6\ufe0e\u25b6\ufe0e|', 'fa-plus': '+'}
+_PLAYER_CSS = ('<style>.cnn-anim{max-width:100%}.cnn-anim .animation{max-width:100%}.cnn-anim img{max-width:100%;height:auto}'
+               '.cnn-anim input[type=range].anim-slider{max-width:100%}'
+               '.cnn-anim .anim-buttons button{width:auto;min-width:2.3em;padding:0 .35em;margin:1px;font:14px/1.8 system-ui,sans-serif}</style>')
+
+def _offline_jshtml(
+    html:str, # the HTML of matplotlib's `to_jshtml`
+) -> str:     # the same player with text buttons, no external stylesheet, and no wider than its column
+    "Make matplotlib's animation player work offline: text buttons instead of Font Awesome icons from a CDN, and scale it to the column."
+    html = re.sub(r'<link\b[^>]*>', '', html)   # the Font Awesome stylesheet from a CDN: its icons are blank boxes offline
+    html = re.sub(r'<i class="fa ([\w -]+)"></i>', lambda m: _PLAYER_BUTTONS.get(m[1], m[1].replace('fa-', '')), html)
+    return f'<div class="cnn-anim">{_PLAYER_CSS}{html}</div>'
+
+class _OfflineAnimation(FuncAnimation):
+    "A `FuncAnimation` whose `to_jshtml` player needs no network and fits the page's text column."
+    def to_jshtml(self, fps=None, embed_frames=True, default_mode=None):
+        "matplotlib's HTML player, made to work offline (see `_offline_jshtml`)."
+        return _offline_jshtml(super().to_jshtml(fps, embed_frames, default_mode))
 
 # %% ../nbs/02_kernels_and_strides_plots.ipynb #03b40376
 def conv_animation(
@@ -536,16 +595,15 @@ def conv_animation(
     d:int=1,             # dilation
     seed:int=0,          # seed for the random input and kernel
     interval:int=700,    # milliseconds per frame
-):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())`
+):                       # a matplotlib `FuncAnimation`: show it with `HTML(anim.to_jshtml())` (a player that needs no network)
     "Animate a `k`×`k` kernel sliding over an `n`×`n` input with padding, stride and dilation; `conv2d_loops` computes every output."
-    from matplotlib.animation import FuncAnimation
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0: raise ValueError(f"interval must be a positive number of milliseconds, got {interval!r}")
     o = conv_output_size(n, k, s, p, d)
     g = torch.Generator().manual_seed(seed)
     x, w = torch.randint(0, 4, (n, n), generator=g).double(), torch.randint(0, 3, (k, k), generator=g).double()
     out = conv2d_loops(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(7, 4), gridspec_kw=dict(width_ratios=[n + 2*p, max(o, 2)]))
-    anim = FuncAnimation(fig, lambda f: _draw_conv_frame(fig, ax_in, ax_out, f, x, w, out, s, p, d), frames=o*o, interval=interval)
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(6.4, 3.7), gridspec_kw=dict(width_ratios=[n + 2*p, max(o, 2)]))
+    anim = _OfflineAnimation(fig, lambda f: _draw_conv_frame(fig, ax_in, ax_out, f, x, w, out, s, p, d), frames=o*o, interval=interval)
     plt.close(fig)   # the animation draws the figure itself: no static copy under the cell
     return anim
 
@@ -569,58 +627,444 @@ def animate_conv(
     anim.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
     return path
 
-
-# %% ../nbs/02_kernels_and_strides_plots.ipynb #45f6916d
-def _spaced_kernel(
-    k:torch.Tensor, # a kH×kW kernel
-    d:int,          # dilation
-) -> torch.Tensor:  # the kernel with its taps `d` apart, NaN (drawn blank) in between
-    "`k` as the dilated kernel sees the image: its taps `d` pixels apart."
-    out = torch.full((d*(k.shape[0] - 1) + 1, d*(k.shape[1] - 1) + 1), float('nan'))
-    out[::d, ::d] = k
-    return out
-
-# %% ../nbs/02_kernels_and_strides_plots.ipynb #d79a6beb
-def show_conv(
-    img:torch.Tensor,          # one image, H×W
-    kernel:str='top_edge',     # a name from `kernels`
-    stride:int=1,              # stride
-    padding:int=0,             # padding on each side
-    dilation:int=1,            # dilation
-    padding_mode:str='zeros',  # one of `PADDING_MODES`
-    kernels:dict=None,         # name -> kernel (default `EDGE_KERNELS`)
-) -> tuple:                    # the feature map's shape (rows, columns)
-    "Draw the padded image, the (dilated) kernel and the feature map (red positive, blue negative); print and return the output shape."
-    kernels = kernels or EDGE_KERNELS
-    if kernel not in kernels: raise ValueError(f"kernel must be one of {list(kernels)}, got {kernel!r}")
-    k = kernels[kernel]
-    fm = filter2d(img, k, stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode)
-    fig, axs = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw=dict(width_ratios=[3, 1.3, 3]))
-    axs[0].imshow(_np(pad2d(img, padding, padding_mode)), cmap='gray'); axs[0].set(title=f"input, padding {padding} '{padding_mode}'", xlabel='column', ylabel='row')
-    lim, spaced = k.abs().max().item() or 1, _spaced_kernel(k, dilation)
-    axs[1].imshow(_np(spaced), cmap='RdBu_r', vmin=-lim, vmax=lim); axs[1].set_facecolor('0.8')   # grey: the pixels between the taps
-    axs[1].set(title=f'{kernel}, dilation {dilation}\nspans {spaced.shape[0]}×{spaced.shape[1]}', xlabel='column', ylabel='row')
-    fm_lim = fm.abs().max().item() or 1   # 0 is white, as in `show_feature_maps`
-    shown = axs[2].imshow(_np(fm), cmap='RdBu_r', vmin=-fm_lim, vmax=fm_lim); fig.colorbar(shown, ax=axs[2], shrink=0.8)
-    axs[2].set(title=f'feature map, stride {stride}: {fm.shape[0]}×{fm.shape[1]}', xlabel='column', ylabel='row')
-    _integer_ticks(axs); fig.tight_layout(); plt.show()
-    print(f"output shape {fm.shape[0]}×{fm.shape[1]} = conv_output_size({img.shape[0]}, {k.shape[0]}, s={stride}, p={padding}, d={dilation}) "
-          f"× conv_output_size({img.shape[1]}, {k.shape[1]}, s={stride}, p={padding}, d={dilation})")
-    return tuple(fm.shape)
-
 # %% ../nbs/02_kernels_and_strides_plots.ipynb #654f680c
+_EXPLORER_CSS = """
+.cnnx{font-family:inherit;font-size:14px;line-height:1.4;max-width:100%;box-sizing:border-box;margin:.5em 0;padding:.6em .7em;
+  border:1px solid rgba(128,128,128,.45);border-radius:6px;color:inherit;overflow-wrap:anywhere}
+.cnnx *{box-sizing:border-box}
+.cnnx [hidden]{display:none!important}
+.cnnx p{margin:.3em 0}
+.cnnx .cnnx-title{font-weight:600;margin:0 0 .3em}
+.cnnx .cnnx-row{display:flex;flex-wrap:wrap;gap:.35em 1em;align-items:center;margin:.3em 0}
+.cnnx label{display:inline-flex;align-items:center;gap:.35em;margin:0;white-space:nowrap;font-size:14px}
+.cnnx select,.cnnx input,.cnnx button{font:inherit;font-size:14px;color:inherit;background:transparent;margin:0;
+  border:1px solid rgba(128,128,128,.7);border-radius:4px;padding:.1em .3em;min-height:1.9em}
+.cnnx select option{color:#000;background:#fff}
+.cnnx input[type=range]{padding:0;border:0;width:5.5em;min-height:0;accent-color:#d9480f}
+.cnnx input[type=number]{width:4.6em;-moz-appearance:textfield;appearance:textfield;padding:.1em .25em;font-size:13px}
+.cnnx input[type=number]::-webkit-inner-spin-button,.cnnx input[type=number]::-webkit-outer-spin-button{-webkit-appearance:none;margin:0}
+.cnnx button{cursor:pointer;padding:.1em .6em}
+.cnnx button:disabled{cursor:default;opacity:.5}
+.cnnx output{min-width:1ch;font-variant-numeric:tabular-nums}
+.cnnx :focus-visible{outline:2px solid #d9480f;outline-offset:2px}
+.cnnx fieldset{border:1px solid rgba(128,128,128,.45);border-radius:4px;margin:.3em 0;padding:.2em .5em .4em;min-width:0}
+.cnnx legend{float:none;width:auto;font-size:14px;margin:0;padding:0 .3em;line-height:1.4;border:0;color:inherit}
+.cnnx .cnnx-panels{display:flex;flex-wrap:wrap;gap:.6em 1.2em;align-items:flex-start;margin:.4em 0}
+.cnnx figure{margin:0;padding:0;max-width:100%}
+.cnnx figcaption{font-size:13px;margin:0 0 .2em;caption-side:top}
+.cnnx canvas{display:block;max-width:100%;height:auto;image-rendering:pixelated;image-rendering:crisp-edges;touch-action:none}
+.cnnx canvas[tabindex]{cursor:crosshair}
+.cnnx .cnnx-note{font-size:13px;opacity:.85}
+.cnnx .cnnx-error{color:#c92a2a;font-weight:600}
+.cnnx .cnnx-math{font-variant-numeric:tabular-nums;font-size:13px}
+.cnnx table{border-collapse:collapse;font-size:13px;margin:.3em 0;font-variant-numeric:tabular-nums;width:auto}
+.cnnx th,.cnnx td{border:0;border-bottom:1px solid rgba(128,128,128,.35);padding:.1em .55em;text-align:right;background:transparent;color:inherit}
+.cnnx th:first-child,.cnnx td:first-child,.cnnx th:nth-child(2),.cnnx td:nth-child(2){text-align:left}
+.cnnx caption{caption-side:top;text-align:left;font-size:13px;padding:0 0 .2em;color:inherit}
+.cnnx tr.cnnx-current td{font-weight:700}
+.cnnx [aria-invalid=true]{border-color:#c92a2a;outline:1px solid #c92a2a}
+"""
+
+_EXPLORER_JS_COMMON = r"""
+var q = function(k) { return root.querySelector('[data-k="' + k + '"]'); };
+var qa = function(k) { return Array.prototype.slice.call(root.querySelectorAll('[data-k="' + k + '"]')); };
+var MINUS = '\u2212';
+function fmt(v, dec) {   // a number as a reader writes it: up to `dec` decimals, a real minus sign
+  if (dec === undefined) dec = 3;
+  if (!isFinite(v)) return v > 0 ? '\u221e' : (v < 0 ? MINUS + '\u221e' : 'NaN');
+  var s = (Math.abs(v) < 0.5 * Math.pow(10, -dec)) ? '0' : v.toFixed(dec).replace(/\.?0+$/, '');
+  return s.charAt(0) === '-' ? MINUS + s.slice(1) : s;
+}
+function paren(v, dec) { var s = fmt(v, dec); return s.charAt(0) === MINUS ? '(' + s + ')' : s; }
+function sizeCanvas(cv, cols, rows, cell) { cv.width = cols * cell; cv.height = rows * cell; cv.style.width = (cols * cell) + 'px'; }
+function cellAt(cv, ev, cols, rows) {   // the (row, column) of the grid cell under the pointer
+  var r = cv.getBoundingClientRect();
+  var c = Math.floor((ev.clientX - r.left) / r.width * cols), w = Math.floor((ev.clientY - r.top) / r.height * rows);
+  return [Math.max(0, Math.min(rows - 1, w)), Math.max(0, Math.min(cols - 1, c))];
+}
+function gridKeys(ev, sel, rows, cols) {   // arrow keys, Home and End move a (row, column) selection; null: not ours
+  var i = sel[0], j = sel[1];
+  switch (ev.key) {
+    case 'ArrowUp': i--; break; case 'ArrowDown': i++; break;
+    case 'ArrowLeft': j--; break; case 'ArrowRight': j++; break;
+    case 'Home': i = 0; j = 0; break; case 'End': i = rows - 1; j = cols - 1; break;
+    default: return null;
+  }
+  ev.preventDefault();
+  return [Math.max(0, Math.min(rows - 1, i)), Math.max(0, Math.min(cols - 1, j))];
+}
+function diverging(t) {   // -1..1 to blue - white - red, as matplotlib's RdBu_r
+  t = Math.max(-1, Math.min(1, t));
+  var a = Math.abs(t), end = t >= 0 ? [178, 24, 43] : [33, 102, 172];
+  return [Math.round(255 + (end[0] - 255) * a), Math.round(255 + (end[1] - 255) * a), Math.round(255 + (end[2] - 255) * a)];
+}
+function paint(cv, rows, cols, cell, rgbAt) {   // fill a rows x cols grid, `cell` canvas pixels per grid cell
+  var ctx = cv.getContext('2d'), img = ctx.createImageData(cols, rows);
+  for (var r = 0; r < rows; r++) for (var c = 0; c < cols; c++) {
+    var rgb = rgbAt(r, c), o = 4 * (r * cols + c);
+    img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
+  }
+  var off = document.createElement('canvas'); off.width = cols; off.height = rows;
+  off.getContext('2d').putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false; ctx.clearRect(0, 0, cv.width, cv.height);
+  ctx.drawImage(off, 0, 0, cols * cell, rows * cell);
+  return ctx;
+}
+function box(ctx, r0, c0, r1, c1, cell, color, width, dash) {   // outline grid cells r0..r1 x c0..c1 (inclusive)
+  ctx.save(); ctx.strokeStyle = color; ctx.lineWidth = width; ctx.setLineDash(dash || []);
+  ctx.strokeRect(c0 * cell + width / 2, r0 * cell + width / 2, (c1 - c0 + 1) * cell - width, (r1 - r0 + 1) * cell - width);
+  ctx.restore();
+}
+function fill(ctx, r0, c0, r1, c1, cell, color) { ctx.save(); ctx.fillStyle = color; ctx.fillRect(c0 * cell, r0 * cell, (c1 - c0 + 1) * cell, (r1 - r0 + 1) * cell); ctx.restore(); }
+var nojs = root.querySelector('.cnnx-nojs'); if (nojs) nojs.parentNode.removeChild(nojs);
+root.querySelector('.cnnx-body').innerHTML = D.body;
+"""
+
+_NOJS = ("This explorer is a small JavaScript program saved with the page, and it has not run here: JupyterLab and Jupyter "
+         "Notebook switch off the scripts of a notebook until you trust it or run it. To switch it on, trust the notebook "
+         "(JupyterLab: open the command palette with Ctrl+Shift+C and choose <em>Trust Notebook</em>; Jupyter Notebook: "
+         "<em>File → Trust Notebook</em>), or run the notebook from the top down to this cell. "
+         "On the course's website the same explorer works as it is, with nothing to run.")
+
+def _explorer_html(
+    kind:str,    # the explorer's kind: 'conv' or 'receptive'
+    title:str,   # its title line
+    body:str,    # its controls and panels (HTML, element roles in `data-k` attributes, no ids): the script writes them into the page
+    data:dict,   # what its script reads, embedded as JSON
+    script:str,  # its JavaScript, run with `root` (the explorer's element) and `D` (the data) defined
+) -> str:        # one self-contained HTML fragment with a fresh id
+    "Wrap an explorer's parts into one HTML fragment: scoped CSS, embedded data and an inline script, nothing from the network."
+    uid = f"cnnx-{uuid.uuid4().hex[:12]}"
+    payload = json.dumps(dict(data, body=body), separators=(',', ':')).replace('</', '<\\/')
+    # the comment stops Quarto (1.5+) from rewriting the output's HTML tables into its own, as does the table's data attribute (1.3+)
+    return (f'<div class="cnnx cnnx-{kind}" id="{uid}" data-cnnx="{kind}">\n<!--| quarto-html-table-processing: none -->\n<style>{_EXPLORER_CSS}</style>\n'
+            f'<p class="cnnx-title">{title}</p>\n<p class="cnnx-nojs cnnx-note">{_NOJS}</p>\n'
+            '<div class="cnnx-body"></div>\n'   # the controls: written by the script, so nothing dead shows where scripts are off
+            f'<script type="application/json" class="cnnx-data">{payload}</script>\n'
+            '<script>\n(function(root) {\n"use strict";\nif (!root || root.getAttribute("data-ready")) return;\n'
+            'root.setAttribute("data-ready", "1");\n'
+            'var D = JSON.parse(root.querySelector("script.cnnx-data").textContent);\n'
+            f'{_EXPLORER_JS_COMMON}\n{script}\n}})(document.currentScript && document.currentScript.parentNode && '
+            f'document.currentScript.parentNode.getAttribute("data-cnnx") ? document.currentScript.parentNode : document.getElementById("{uid}"));\n'
+            '</script>\n</div>')
+
+class _Explorer:
+    "An interactive explorer as one HTML cell output, the same in Jupyter, Colab, the site and `nbconvert`; each display gets fresh ids."
+    def __init__(self, kind, title, body, data, script): self.kind, self.title, self.body, self.data, self.script = kind, title, body, data, script
+    def _repr_html_(self): return _explorer_html(self.kind, self.title, self.body, self.data, self.script)
+    @property
+    def html(self) -> str: return self._repr_html_()
+    def __repr__(self): return f"{self.title}: an interactive HTML explorer; it shows as a cell's output in Jupyter, Colab and on the course's pages"
+
+def _pixels(
+    img,             # a tensor or array: uint8 0..255, or float 0..1
+    name:str,        # the argument's name in error messages
+    channels:int,    # 1 for an H×W grey image, 3 for a 3×H×W colour image
+    max_side:int=64, # the largest height or width accepted
+) -> tuple:          # (list of ints 0..255 in C×H×W order, H, W)
+    "An image as whole-number pixel values 0..255 (floats 0..1 are scaled and rounded), checked."
+    try: t = torch.as_tensor(np.asarray(img) if not isinstance(img, torch.Tensor) else img).detach().cpu()
+    except (TypeError, ValueError, RuntimeError) as e: raise TypeError(f"{name} must be an image tensor or array, got {type(img).__name__}") from e
+    want = 'H×W' if channels == 1 else '3×H×W'
+    if channels == 1 and t.ndim == 3 and t.shape[0] == 1: t = t[0]
+    if t.ndim != (2 if channels == 1 else 3) or (channels == 3 and t.shape[0] != 3):
+        raise ValueError(f"{name} must be a {want} image, got shape {tuple(t.shape)}")
+    if not all(1 <= n <= max_side for n in t.shape[-2:]):
+        raise ValueError(f"{name} must be at most {max_side}×{max_side} pixels (downscale it first), got {tuple(t.shape[-2:])}")
+    if t.dtype == torch.bool or t.is_complex(): raise TypeError(f"{name} must hold uint8 (0..255) or float (0..1) pixels, got {t.dtype}")
+    if t.is_floating_point():
+        if not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1:
+            raise ValueError(f"{name} as floats must lie in 0..1 (pixel/255), got {t.min().item():.3g} to {t.max().item():.3g}: pass the "
+                             "uint8 image (for MNIST, e.g. `load_mnist('test')[0][0]`, not a standardised one) or rescale it")
+        t = (t.double()*255).round()
+    elif t.min() < 0 or t.max() > 255: raise ValueError(f"{name} as integers must lie in 0..255")
+    return t.long().flatten().tolist(), int(t.shape[-2]), int(t.shape[-1])
+
+# %% ../nbs/02_kernels_and_strides_plots.ipynb #c81e4d2b
+EXPLORER_KERNELS = dict(
+    identity=torch.tensor([[0., 0, 0], [0, 1, 0], [0, 0, 0]]),              # copies the image
+    blur=torch.tensor([[1., 2, 1], [2, 4, 2], [1, 2, 1]])/16,                 # a small Gaussian blur (weights sum to 1)
+    sharpen=torch.tensor([[0., -1, 0], [-1, 5, -1], [0, -1, 0]]),            # the centre against its four neighbours, plus the image
+    laplace=torch.tensor([[0., -1, 0], [-1, 4, -1], [0, -1, 0]]),            # edges in every direction (zero on flat areas)
+) | EDGE_KERNELS   # the convolution explorer's presets: three classics, the Laplace edge kernel and the chapter's edge kernels
+
+_CONV_JS = r"""
+var MODES = ['zeros', 'reflect', 'replicate', 'circular'], CH = ['red', 'green', 'blue'];
+var imgs = D.images.map(function(im) {
+  var v = new Float64Array(im.px.length);
+  for (var i = 0; i < v.length; i++) v[i] = im.px[i] / 255;
+  return {name: im.name, c: im.c, h: im.h, w: im.w, v: v};
+});
+var sel = null, last = null;
+
+function rangeInput(k) { return q(k); }
+function showValue(k) { var o = root.querySelector('output[data-for="' + k + '"]'); if (o) o.textContent = q(k).value; }
+
+function buildWeights() {   // one 3x3 grid of number inputs per channel of the chosen image
+  var im = imgs[+q('image').value], box = q('weights');
+  box.innerHTML = '';
+  for (var c = 0; c < im.c; c++) {
+    var g = document.createElement('div'); g.className = 'cnnx-wgrid';
+    g.style.cssText = 'display:inline-grid;grid-template-columns:repeat(3,auto);gap:2px;margin:.1em .9em .1em 0;vertical-align:top';
+    if (im.c > 1) {
+      var t = document.createElement('div'); t.textContent = CH[c] + ' slice'; t.style.cssText = 'grid-column:1/4;font-size:13px';
+      g.appendChild(t);
+    }
+    for (var a = 0; a < 3; a++) for (var b = 0; b < 3; b++) {
+      var inp = document.createElement('input');
+      inp.type = 'number'; inp.step = 'any'; inp.setAttribute('data-k', 'w');
+      inp.setAttribute('aria-label', 'weight, row ' + a + ', column ' + b + (im.c > 1 ? ', ' + CH[c] + ' channel' : ''));
+      inp.addEventListener('input', function() { q('kernel').value = 'custom'; update(); });
+      g.appendChild(inp);
+    }
+    box.appendChild(g);
+  }
+}
+function fillPreset() {   // write the chosen preset into the weight inputs (spread over the channels as `mix` says)
+  var name = q('kernel').value; if (name === 'custom') return;
+  var k = D.kernels[name], im = imgs[+q('image').value], mix = q('mix').value, ins = qa('w');
+  for (var c = 0; c < im.c; c++) {
+    var f = im.c === 1 ? 1 : (mix === 'all' ? 1 / 3 : (mix === CH[c] ? 1 : 0));
+    for (var t = 0; t < 9; t++) ins[9 * c + t].value = String(Number((k[t] * f).toPrecision(4)));
+  }
+}
+function read() {   // the settings, as the controls show them
+  var w = qa('w').map(function(inp) { return inp.value.trim() === '' ? NaN : Number(inp.value); });
+  return {image: +q('image').value, stride: +q('stride').value, padding: +q('padding').value, dilation: +q('dilation').value,
+          mode: q('mode').value, weights: w};
+}
+function padIndex(i, n, mode) {   // which input index padded position i reads; -1: a zero
+  if (i >= 0 && i < n) return i;
+  if (mode === 'zeros') return -1;
+  if (mode === 'replicate') return i < 0 ? 0 : n - 1;
+  if (mode === 'circular') return ((i % n) + n) % n;
+  return (n - 1) - Math.abs((n - 1) - Math.abs(i));   // reflect: fold at 0 and at n-1
+}
+function outSize(n, k, s, p, d) { return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1; }
+function compute(st) {   // the whole feature map for settings `st`, or an error that says why not
+  var im = imgs[st.image], s = st.stride, p = st.padding, d = st.dilation, k = 3, span = d * (k - 1) + 1;
+  var res = {st: st, im: im, error: null};
+  for (var t = 0; t < st.weights.length; t++) if (!isFinite(st.weights[t])) {
+    var c = Math.floor(t / 9), a = Math.floor((t % 9) / 3), b = t % 3;
+    res.error = 'weight row ' + a + ', column ' + b + (im.c > 1 ? ' (' + CH[c] + ')' : '') + ' is not a number'; res.bad = t; return res;
+  }
+  var sides = [['height', im.h], ['width', im.w]];
+  for (var u = 0; u < 2; u++) {
+    var n = sides[u][1];
+    if (st.mode === 'reflect' && p >= n) { res.error = 'padding ' + p + ' must be smaller than the input ' + sides[u][0] + ' ' + n + " for mode 'reflect'"; return res; }
+    if (st.mode === 'circular' && p > n) { res.error = 'padding ' + p + ' must be at most the input ' + sides[u][0] + ' ' + n + " for mode 'circular'"; return res; }
+    if (n + 2 * p < span) { res.error = 'kernel span ' + span + ' (kernel size 3, dilation ' + d + ') is larger than the padded input ' + sides[u][0] + ' ' + (n + 2 * p) + ' (' + n + ' + 2\u00b7padding ' + p + ')'; return res; }
+  }
+  var ho = outSize(im.h, k, s, p, d), wo = outSize(im.w, k, s, p, d), out = new Float64Array(ho * wo), w = st.weights;
+  var rix = [], cix = [];
+  for (var r = -p; r < im.h + p; r++) rix.push(padIndex(r, im.h, st.mode));
+  for (var c2 = -p; c2 < im.w + p; c2++) cix.push(padIndex(c2, im.w, st.mode));
+  for (var i = 0; i < ho; i++) for (var j = 0; j < wo; j++) {
+    var sum = 0;
+    for (var ch = 0; ch < im.c; ch++) for (var a2 = 0; a2 < 3; a2++) {
+      var ri = rix[i * s + a2 * d]; if (ri < 0) continue;
+      for (var b2 = 0; b2 < 3; b2++) {
+        var ci = cix[j * s + b2 * d]; if (ci < 0) continue;
+        sum += im.v[(ch * im.h + ri) * im.w + ci] * w[9 * ch + 3 * a2 + b2];
+      }
+    }
+    out[i * wo + j] = sum;
+  }
+  res.ho = ho; res.wo = wo; res.out = out; res.rix = rix; res.cix = cix;
+  return res;
+}
+function terms(res, i, j) {   // the multiply-adds behind output pixel (i, j)
+  var st = res.st, im = res.im, list = [];
+  for (var ch = 0; ch < im.c; ch++) for (var a = 0; a < 3; a++) for (var b = 0; b < 3; b++) {
+    var pr = i * st.stride + a * st.dilation, pc = j * st.stride + b * st.dilation, ri = res.rix[pr], ci = res.cix[pc];
+    list.push({c: ch, row: pr - st.padding, col: pc - st.padding, ri: ri, ci: ci,
+               v: (ri < 0 || ci < 0) ? 0 : im.v[(ch * im.h + ri) * im.w + ci], w: st.weights[9 * ch + 3 * a + b]});
+  }
+  return list;
+}
+function formula(n, p, d, s) {
+  var o = outSize(n, 3, s, p, d);
+  return '\u230a(' + n + ' + 2\u00b7' + p + ' ' + MINUS + ' ' + d + '\u00b7(3 ' + MINUS + ' 1) ' + MINUS + ' 1) / ' + s + '\u230b + 1 = \u230a' +
+         (n + 2 * p - d * 2 - 1) + '/' + s + '\u230b + 1 = ' + o;
+}
+function cellPx(res) { var st = res.st; return Math.max(3, Math.floor(228 / Math.max(res.im.h + 2 * st.padding, res.im.w + 2 * st.padding))); }
+function drawInput(res) {
+  var st = res.st, im = res.im, p = st.padding, H = im.h + 2 * p, W = im.w + 2 * p, cell = cellPx(res), cv = q('in');
+  var planes = q('planes'), cvs = [cv], old = planes.querySelectorAll('canvas');
+  if (old.length === (im.c > 1 ? 3 : 0)) Array.prototype.forEach.call(old, function(x) { cvs.push(x); });   // the channel planes, reused
+  else { planes.innerHTML = ''; if (im.c > 1) for (var c = 0; c < 3; c++) {
+    var f = document.createElement('figure'); f.style.cssText = 'display:inline-block;margin:.3em .5em 0 0';
+    var cap = document.createElement('figcaption'); cap.textContent = CH[c] + ' channel';
+    var pc = document.createElement('canvas'); pc.setAttribute('role', 'img');
+    pc.setAttribute('aria-label', 'the ' + CH[c] + ' channel of the padded input');
+    f.appendChild(cap); f.appendChild(pc); planes.appendChild(f); cvs.push(pc);
+  } }
+  var ring = function(r, c) { return r < p || c < p || r >= H - p || c >= W - p; };
+  var value = function(ch, r, c) { var ri = res.rix ? res.rix[r] : r - p, ci = res.cix ? res.cix[c] : c - p;
+    return (ri < 0 || ci < 0 || ri >= im.h || ci >= im.w) ? 0 : im.v[(ch * im.h + ri) * im.w + ci]; };
+  var tint = function(rgb, r, c) { return ring(r, c) ? [Math.round(rgb[0] * .6 + 70 * .4), Math.round(rgb[1] * .6 + 130 * .4), Math.round(rgb[2] * .6 + 180 * .4)] : rgb; };
+  for (var n = 0; n < cvs.length; n++) {
+    var small = n > 0, cl = small ? Math.max(2, Math.floor(cell / 2)) : cell;
+    sizeCanvas(cvs[n], W, H, cl);
+    var ctx = paint(cvs[n], H, W, cl, function(r, c) {
+      if (im.c === 1 || small) { var g = Math.round(255 * value(small ? n - 1 : 0, r, c)); return tint([g, g, g], r, c); }
+      return tint([Math.round(255 * value(0, r, c)), Math.round(255 * value(1, r, c)), Math.round(255 * value(2, r, c))], r, c);
+    });
+    if (p > 0) box(ctx, p, p, H - p - 1, W - p - 1, cl, 'rgba(70,130,180,.95)', 1, [3, 2]);
+    if (res.out && sel) {
+      var i = sel[0], j = sel[1], r0 = i * st.stride, c0 = j * st.stride, span = 2 * st.dilation;
+      box(ctx, r0, c0, r0 + span, c0 + span, cl, 'rgba(255,255,255,.9)', 1, [2, 2]);
+      for (var a = 0; a < 3; a++) for (var b = 0; b < 3; b++) {
+        var rr = r0 + a * st.dilation, cc = c0 + b * st.dilation;
+        fill(ctx, rr, cc, rr, cc, cl, 'rgba(255,127,14,.45)');
+        box(ctx, rr, cc, rr, cc, cl, '#ff7f0e', Math.max(1, Math.min(2, cl / 3)));
+      }
+    }
+  }
+  cv.setAttribute('aria-label', 'the input, ' + im.h + '\u00d7' + im.w + (p ? ', with ' + p + ' pixels of ' + st.mode + ' padding (tinted)' : '') +
+                  (sel && res.out ? '; the window of output pixel (' + sel[0] + ', ' + sel[1] + ') is outlined' : ''));
+}
+function drawOutput(res) {
+  var cv = q('out'), scale = q('scale');
+  if (!res.out) { sizeCanvas(cv, 1, 1, 1); cv.getContext('2d').clearRect(0, 0, 1, 1); scale.textContent = ''; return; }
+  var lim = 0; for (var t = 0; t < res.out.length; t++) lim = Math.max(lim, Math.abs(res.out[t]));
+  var cell = Math.max(cellPx(res), Math.floor(150 / Math.max(res.ho, res.wo)));
+  sizeCanvas(cv, res.wo, res.ho, cell);
+  var ctx = paint(cv, res.ho, res.wo, cell, function(r, c) { return diverging(lim ? res.out[r * res.wo + c] / lim : 0); });
+  if (sel) { box(ctx, sel[0], sel[1], sel[0], sel[1], cell, '#000', 3); box(ctx, sel[0], sel[1], sel[0], sel[1], cell, '#ff7f0e', 1.5); }
+  scale.textContent = 'red positive, blue negative, white 0; the strongest response, ' + fmt(lim) + ', is full colour';
+  cv.setAttribute('aria-label', 'the output map, ' + res.ho + '\u00d7' + res.wo + ': arrow keys move between output pixels' +
+                  (sel ? '; selected (' + sel[0] + ', ' + sel[1] + ')' : ''));
+}
+function explain(res) {
+  var box2 = q('explain');
+  if (!res.out || !sel) { box2.textContent = ''; return; }
+  var i = sel[0], j = sel[1], ts = terms(res, i, j), st = res.st, im = res.im;
+  var rows = [], cols = [];
+  for (var a = 0; a < 3; a++) { rows.push(i * st.stride + a * st.dilation - st.padding); cols.push(j * st.stride + a * st.dilation - st.padding); }
+  var where = function(v, n) { return v.map(function(x) { return (x < 0 || x >= n) ? fmt(x) + ' (padding)' : String(x); }).join(', '); };
+  var lines = ['Output pixel (' + i + ', ' + j + ') reads input rows ' + where(rows, im.h) + ' and columns ' + where(cols, im.w) + ':'];
+  var total = 0, parts = [];
+  for (var c = 0; c < im.c; c++) {
+    var sub = ts.filter(function(t) { return t.c === c; }), s = 0;
+    sub.forEach(function(t) { s += t.v * t.w; });
+    total += s; parts.push(s);
+    lines.push((im.c > 1 ? CH[c] + ': ' : '') + sub.map(function(t) { return fmt(t.v) + '\u00d7' + paren(t.w, 4); }).join(' + ') + ' = ' + fmt(s));
+  }
+  if (im.c > 1) lines.push('out[' + i + ', ' + j + '] = ' + parts.map(function(v) { return paren(v); }).join(' + ') + ' = ' + fmt(res.out[i * res.wo + j]));
+  else lines[1] = 'out[' + i + ', ' + j + '] = ' + lines[1];
+  box2.innerHTML = '';
+  lines.forEach(function(l) { var d = document.createElement('div'); d.textContent = l; box2.appendChild(d); });
+}
+function showSize(res) {
+  var el = q('size'), st = res.st, im = res.im;
+  qa('w').forEach(function(inp, t) { inp.setAttribute('aria-invalid', res.bad === t ? 'true' : 'false'); });
+  el.innerHTML = '';
+  var line = function(text, cls) { var d = document.createElement('div'); d.textContent = text; if (cls) d.className = cls; el.appendChild(d); };
+  if (res.error) { line('Not possible: ' + res.error + '.', 'cnnx-error'); return; }
+  line('Output ' + res.ho + '\u00d7' + res.wo + ' (rows \u00d7 columns), from o = \u230a(n + 2p ' + MINUS + ' d(k ' + MINUS + ' 1) ' + MINUS + ' 1) / s\u230b + 1 with k = 3:');
+  if (im.h === im.w) line('rows and columns: ' + formula(im.h, st.padding, st.dilation, st.stride), 'cnnx-math');
+  else { line('rows: ' + formula(im.h, st.padding, st.dilation, st.stride), 'cnnx-math'); line('columns: ' + formula(im.w, st.padding, st.dilation, st.stride), 'cnnx-math'); }
+}
+function update() {
+  ['stride', 'padding', 'dilation'].forEach(showValue);
+  q('mixbox').hidden = imgs[+q('image').value].c === 1;
+  var res = compute(read());
+  if (res.out) {
+    if (!sel) sel = [Math.floor((res.ho - 1) / 2), Math.floor((res.wo - 1) / 2)];
+    sel = [Math.min(sel[0], res.ho - 1), Math.min(sel[1], res.wo - 1)];
+  }
+  last = res; drawInput(res); drawOutput(res); showSize(res); explain(res);
+  return res;
+}
+function select(ij) { if (!last || !last.out) return; sel = ij; drawInput(last); drawOutput(last); explain(last); }
+
+['stride', 'padding', 'dilation', 'mode'].forEach(function(k) { q(k).addEventListener('input', update); q(k).addEventListener('change', update); });
+q('image').addEventListener('change', function() { buildWeights(); if (q('kernel').value === 'custom') q('kernel').value = D.kernel; fillPreset(); sel = null; update(); });
+q('kernel').addEventListener('change', function() { fillPreset(); update(); });
+q('mix').addEventListener('change', function() { if (q('kernel').value === 'custom') q('kernel').value = D.kernel; fillPreset(); update(); });
+var outCv = q('out');
+outCv.addEventListener('mousemove', function(ev) { if (last && last.out) select(cellAt(outCv, ev, last.wo, last.ho)); });
+outCv.addEventListener('click', function(ev) { if (last && last.out) select(cellAt(outCv, ev, last.wo, last.ho)); });
+outCv.addEventListener('keydown', function(ev) { if (!last || !last.out) return; var ij = gridKeys(ev, sel, last.ho, last.wo); if (ij) select(ij); });
+
+// Test hooks for tests/test_explorers.py. cnnxTest sets the real controls to each setting, runs the same update as the
+// controls do and reports what the page computed; cnnxLast reports the current state (after the reader's own input).
+function report(res) {
+  var st = res.st, r = {image: st.image, stride: st.stride, padding: st.padding, dilation: st.dilation, mode: st.mode, weights: st.weights,
+                        kernel: q('kernel').value, mix: q('mix').value, size: q('size').textContent, error: res.error};
+  if (!res.out) return r;
+  r.shape = [res.ho, res.wo]; r.out = Array.prototype.slice.call(res.out); r.sel = sel; r.terms = terms(res, sel[0], sel[1]);
+  r.explain = q('explain').textContent;
+  return r;
+}
+root.cnnxLast = function() { return JSON.stringify(report(last)); };
+root.cnnxTest = function(settings) {
+  return JSON.stringify(settings.map(function(s) {
+    if (s.image !== undefined && +q('image').value !== s.image) { q('image').value = String(s.image); buildWeights(); }
+    ['stride', 'padding', 'dilation', 'mode'].forEach(function(k) { if (s[k] !== undefined) q(k).value = String(s[k]); });
+    if (s.mix !== undefined) q('mix').value = s.mix;
+    if (s.kernel !== undefined) { q('kernel').value = s.kernel; fillPreset(); }
+    if (s.weights !== undefined) { q('kernel').value = 'custom'; qa('w').forEach(function(inp, t) { inp.value = String(s.weights[t]); }); }
+    sel = null;
+    var res = update();
+    if (res.out && s.sel) select([Math.floor(s.sel[0] * res.ho), Math.floor(s.sel[1] * res.wo)]);
+    return report(res);
+  }));
+};
+
+buildWeights();
+q('kernel').value = D.kernel; fillPreset(); update();
+"""
+
 def conv_explorer(
-    img:torch.Tensor,   # one image, H×W
-    kernels:dict=None,  # name -> kernel (default `EDGE_KERNELS`)
-):                      # an ipywidgets `interactive` control
-    "Widgets for kernel, stride, padding, dilation and padding mode that redraw `show_conv` on `img`."
-    from ipywidgets import interactive, Dropdown, IntSlider
-    kernels = kernels or EDGE_KERNELS
-    def draw(kernel, stride, padding, dilation, padding_mode):
-        try: show_conv(img, kernel, stride, padding, dilation, padding_mode, kernels)
-        except ValueError as e: print(f'Not possible: {e}')
-    return interactive(draw, kernel=Dropdown(options=list(kernels), description='kernel'),
-                       stride=IntSlider(value=1, min=1, max=4, description='stride'),
-                       padding=IntSlider(value=0, min=0, max=4, description='padding'),
-                       dilation=IntSlider(value=1, min=1, max=4, description='dilation'),
-                       padding_mode=Dropdown(options=PADDING_MODES, description='padding mode', style={'description_width': 'initial'}))
+    img,                      # a grey image, H×W (an MNIST digit): uint8 0..255, or float 0..1
+    photo:torch.Tensor|None=None, # a colour image, 3×H×W (uint8 or float 0..1), to show channels; None: the grey image only
+    kernels:dict|None=None,   # name -> 3×3 kernel: the presets (default `EXPLORER_KERNELS`)
+    kernel:str|None=None,     # the preset shown first (default: the first of `kernels`)
+    stride:int=1,             # the stride shown first (1 to 4)
+    padding:int=0,            # the padding shown first (0 to 4)
+    dilation:int=1,           # the dilation shown first (1 to 4)
+    padding_mode:str='zeros', # the padding mode shown first, one of `PADDING_MODES`
+):                            # an HTML explorer: display it (a cell's last value) to use it
+    "A convolution explorer that runs in the page: kernel, stride, padding, dilation and padding mode; output map, size and each multiply-add."
+    kernels = EXPLORER_KERNELS if kernels is None else kernels
+    if not isinstance(kernels, dict) or not kernels: raise TypeError(f"kernels must be a non-empty dict name -> 3×3 kernel, got {type(kernels).__name__}")
+    ks = {}
+    for name, k in kernels.items():
+        t = torch.as_tensor(k, dtype=torch.float64) if not isinstance(k, torch.Tensor) else k.detach().double().cpu()
+        if tuple(t.shape) != (3, 3) or not torch.isfinite(t).all(): raise ValueError(f"kernels[{name!r}] must be a finite 3×3 kernel, got shape {tuple(t.shape)}")
+        ks[str(name)] = [float(v) for v in t.flatten()]
+    kernel = next(iter(ks)) if kernel is None else kernel
+    if kernel not in ks: raise ValueError(f"kernel must be one of {list(ks)}, got {kernel!r}")
+    stride, padding, dilation = _check_int(stride, 'stride', 1), _check_int(padding, 'padding', 0), _check_int(dilation, 'dilation', 1)
+    for name, v, hi in (('stride', stride, 4), ('padding', padding, 4), ('dilation', dilation, 4)):
+        if v > hi: raise ValueError(f"{name} must be at most {hi} (the explorer's range), got {v}")
+    if padding_mode not in PADDING_MODES: raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+    px, h, w = _pixels(img, 'img', 1)
+    images = [dict(name=f'grey image, 1×{h}×{w}', c=1, h=h, w=w, px=px)]
+    if photo is not None:
+        px3, h3, w3 = _pixels(photo, 'photo', 3)
+        images.append(dict(name=f'colour photo, 3×{h3}×{w3}', c=3, h=h3, w=w3, px=px3))
+    opt = lambda v, text, on: f'<option value="{_html.escape(str(v))}"{" selected" if on else ""}>{_html.escape(text)}</option>'
+    slider = lambda k, lo, v: (f'<label>{k} <input type="range" data-k="{k}" min="{lo}" max="4" step="1" value="{v}">'
+                               f'<output data-for="{k}">{v}</output></label>')
+    body = (
+        '<div class="cnnx-row">'
+        + (f'<label>image <select data-k="image">{"".join(opt(i, im["name"], i == 0) for i, im in enumerate(images))}</select></label>'
+           if len(images) > 1 else f'<select data-k="image" hidden>{opt(0, images[0]["name"], True)}</select>')
+        + f'<label>kernel <select data-k="kernel">{"".join(opt(n, n, n == kernel) for n in ks)}{opt("custom", "custom (typed below)", False)}</select></label>'
+        + '<label data-k="mixbox" hidden>on the channels <select data-k="mix">'
+        + opt('all', 'all three, each ÷3', True) + ''.join(opt(c, f'{c} only', False) for c in ('red', 'green', 'blue')) + '</select></label></div>'
+        + '<div class="cnnx-row">' + slider('stride', 1, stride) + slider('padding', 0, padding) + slider('dilation', 1, dilation)
+        + f'<label>padding mode <select data-k="mode">{"".join(opt(m, m, m == padding_mode) for m in PADDING_MODES)}</select></label></div>'
+        + '<div data-k="size" aria-live="polite"></div>'
+        + '<fieldset><legend>kernel weights: pick a preset or type numbers</legend><div data-k="weights"></div></fieldset>'
+        + '<div class="cnnx-panels"><figure><figcaption>input (padding tinted)</figcaption>'
+        + '<canvas data-k="in" role="img"></canvas><div data-k="planes"></div></figure>'
+        + '<figure><figcaption>output</figcaption><canvas data-k="out" tabindex="0" role="img"></canvas></figure></div>'
+        + '<p class="cnnx-note" data-k="scale"></p>'
+        + '<p class="cnnx-note">Point at an output pixel, or click the output and move with the arrow keys: its window lights up '
+          'in orange on the input, and the sum that made it is written out below.</p>'
+        + '<div class="cnnx-math" data-k="explain" aria-live="polite"></div>')
+    return _Explorer('conv', 'Convolution explorer', body, dict(images=images, kernels=ks, kernel=kernel), _CONV_JS)

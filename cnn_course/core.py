@@ -523,6 +523,8 @@ def record_text_sizes(
         if shell is None: return False
     if not hasattr(shell, 'display_formatter') or not hasattr(shell, 'events'):
         raise TypeError(f"shell must be an IPython shell or None, got {type(shell).__name__}")
+    import matplotlib, matplotlib.pyplot as plt
+    plt.switch_backend(matplotlib.get_backend())   # the inline backend registers its PNG formatter now, not at the first figure
     if not getattr(shell, '_cnn_course_text_sizes', False):
         for event in ('pre_run_cell', 'post_execute'): shell.events.register(event, lambda *a, **k: _wrap_png_formatter(shell))
         shell._cnn_course_text_sizes = True

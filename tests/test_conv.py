@@ -237,12 +237,11 @@ def test_plot_helpers_and_explorer():
     img = torch.rand(28, 28)
     fig = show_kernels(EDGE_KERNELS, ncols=3); assert len(fig.axes) == 6; plt.close(fig)
     fig = show_kernels(torch.randn(8, 1, 3, 3)); assert len(fig.axes) == 8; plt.close(fig)
-    fig = show_feature_maps(img, EDGE_KERNELS, stride=2); assert len(fig.axes) == 8; plt.close(fig)  # 7 panels and a colour bar
-    assert show_conv(img, 'top_edge', stride=2, padding=1, dilation=2, padding_mode='reflect') == (13, 13)
-    with pytest.raises(ValueError, match='kernel must be one of'): show_conv(img, 'bottom_edge')
-    w = conv_explorer(img)
-    assert [c.description for c in w.children[:5]] == ['kernel', 'stride', 'padding', 'dilation', 'padding mode']
-    assert w.children[4].style.description_width == 'initial'  # the long label is not cut off
+    fig = show_feature_maps(img, EDGE_KERNELS, stride=2); assert sum(bool(ax.images) for ax in fig.axes) == 7; plt.close(fig)  # 7 panels
+    import json, re
+    html = conv_explorer(img)._repr_html_()   # an HTML explorer (tests/test_explorers.py drives it in a browser)
+    body = json.loads(re.search(r'class="cnnx-data">(.*?)</script>', html, re.S)[1])['body']   # the controls its script writes
+    assert 'data-cnnx="conv"' in html and all(f'data-k="{k}"' in body for k in ('kernel', 'stride', 'padding', 'dilation', 'mode'))
     plt.close('all')
 
 
@@ -261,11 +260,16 @@ def test_exercise_checks(capsys):
     assert check_conv_params(12_832) and not check_conv_params(12_800)
     assert check_bottom_edge(-top_edge) and not check_bottom_edge(top_edge) and not check_bottom_edge(torch.zeros(3, 3))
     assert not check_bottom_edge(-top_edge + 1)  # not zero on flat areas
+    bottom_edge = torch.tensor([[0., 0, 0], [1, 1, 1], [-1, -1, -1]])   # a bottom-edge kernel that answers on one of the edge's two rows only
+    assert check_bottom_edge(bottom_edge) and check_bottom_edge(torch.tensor([[1., 1, 1], [-1, -1, -1], [0, 0, 0]]))
+    assert not check_bottom_edge(-bottom_edge) and not check_bottom_edge(-left_edge) and not check_bottom_edge(sobel_y)
     assert check_conv2d(lambda x, w, **kw: F.conv2d(x, w, **kw))
     assert not check_conv2d(lambda x, w, **kw: F.conv2d(x, w.flip(-1, -2), **kw))
     assert not check_conv2d(lambda x, w, **kw: 1/0)
     out = capsys.readouterr().out
-    assert 'Right!' in out and 'Not yet.' in out and 'ZeroDivisionError' in out
+    assert 'Right!' in out and 'Not yet. It raised ZeroDivisionError' in out
+    assert check_conv2d(lambda x, w, **kw: F.conv2d(x, w, **kw), n_cases=7)
+    assert 'equal to F.conv2d on 7 random cases.' in capsys.readouterr().out   # the cases it really tried: ones that do not fit are redrawn
 
 
 def test_conv_animation_html():
@@ -287,16 +291,6 @@ def test_feature_maps_share_one_symmetric_scale():
     assert fig.axes[-1].get_label() == '<colorbar>'
     for ax in fig.axes[:3]: assert all(float(t).is_integer() for t in ax.get_xticks())
     plt.close(fig)
-
-
-def test_show_conv_draws_dilated_taps():
-    img = torch.rand(28, 28)
-    assert show_conv(img, 'sobel_x', dilation=3) == (22, 22)
-    fig = plt.gcf()  # show_conv leaves its figure current under the Agg backend
-    k = fig.axes[1].images[0].get_array()
-    assert k.shape == (7, 7) and k.mask[1, :].all() and not k.mask[::3, ::3].any()
-    for ax in fig.axes[:3]: assert all(float(t).is_integer() for t in ax.get_yticks())  # the panels; the colour bar is fractional
-    plt.close('all')
 
 
 @settings(max_examples=60, deadline=None)
@@ -338,3 +332,63 @@ def test_show_channels():
     fig = show_channels(torch.rand(3, 4, 4)); plt.close(fig)   # floats 0..1 too
     for bad in (img[0], img[:2], img.numpy(), img[None]):
         with pytest.raises(ValueError, match='img must be a 3×H×W'): show_channels(bad)
+
+
+# --- issue 20: what a learner reads (check messages, legible figures) ------------------------------
+@pytest.mark.parametrize('answer,said', [('top_edge', 'top_edge is right, and one more kernel responds to horizontal edges.'),
+                                         (['left_edge'], 'left_edge does not respond to horizontal edges, and two of the six kernels do.'),
+                                         (['top_edge', 'left_edge'], 'top_edge is right, but left_edge does not respond to horizontal edges, and one more kernel does.'),
+                                         (['top_edge', 'sobel_y', 'sobel_x'], 'sobel_y and top_edge are right, but sobel_x does not respond to horizontal edges.'),
+                                         ('top', "'top' is not a kernel name")])
+def test_quiz_check_says_it_as_a_person_would(answer, said, capsys):
+    assert not check_horizontal_edges(answer)
+    out = capsys.readouterr().out
+    assert said in out and ' of your ' not in out
+
+
+@pytest.mark.parametrize('kernel,hint', [(torch.zeros(3, 3), 'gives 0 everywhere'), (-top_edge + 1, 'what must the weights add up to'),
+                                         (top_edge, 'check the signs'), (torch.tensor([[0., 0, 0], [-1, -1, -1], [1, 1, 1]]), 'check the signs'),
+                                         (-left_edge, 'must be positive along the bottom edge')])
+def test_bottom_edge_hints_are_hints(kernel, hint, capsys):
+    assert not check_bottom_edge(kernel)
+    out = capsys.readouterr().out
+    assert hint in out
+    assert 'top row positive' not in out and 'bottom row negative' not in out   # a hint, not the answer
+
+
+@pytest.mark.parametrize('n_kernels', [1, 4, 6, 8])
+def test_feature_maps_legible_at_page_width(n_kernels):
+    fig = show_feature_maps(torch.rand(28, 28), torch.randn(n_kernels, 3, 3))
+    assert _smallest_px(fig) >= 8
+    assert sum(bool(ax.images) for ax in fig.axes) == n_kernels + 1 and sum(ax.axison for ax in fig.axes if not ax.images and ax.get_label() != '<colorbar>') == 0
+    plt.close(fig)
+    with pytest.raises(ValueError, match='ncols must be >= 1'): show_feature_maps(torch.rand(8, 8), {'a': top_edge}, ncols=0)
+
+
+def test_conv_matrix_and_channels_legible_at_page_width():
+    for fig in (show_conv_matrix(torch.arange(1., 10.).view(3, 3), 5, 5), show_channels(torch.rand(3, 32, 32))):
+        assert _smallest_px(fig) >= 8
+        plt.close(fig)
+
+
+# --- issue 20: text legible at page width (the site's column is ~670 px; a figure W inches wide is scaled by 670/(72 W)) ----
+def _smallest_px(fig, column=670):
+    "The smallest text on `fig` in pixels, once the page scales the picture Jupyter saves (`bbox_inches='tight'`, as the inline backend) to its text column."
+    import io, matplotlib.text
+    from PIL import Image
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
+    width = Image.open(buf).size[0]
+    return min(sizes)*100/72*min(1, column/width)
+
+
+def test_kernel_figures_are_legible_at_page_width():
+    for fig in (show_kernels(EDGE_KERNELS, suptitle='six'), show_kernels(torch.randn(8, 3, 3), annotate=False, suptitle='eight'),
+                show_kernels(torch.randn(8, 3, 3), ncols=4), show_kernels({'a': top_edge, 'b': -top_edge}, size=2.2)):
+        assert _smallest_px(fig) >= 8, (fig.get_figwidth(), _smallest_px(fig))
+        plt.close(fig)
+    anim = conv_animation(n=5, k=3, s=2, p=1)
+    anim._draw_frame(4)
+    assert _smallest_px(anim._fig) >= 8 and anim._fig.get_figwidth()*anim._fig.dpi <= 670   # the player's frames fit the column unscaled
+    plt.close('all')
