@@ -17,7 +17,7 @@ from .core import verdict
 from .mlp import shift_images
 
 # %% auto #0
-__all__ = ['max_pool2d', 'avg_pool2d', 'mnist_cnn', 'feature_change', 'check_pool_output', 'check_min_pool']
+__all__ = ['max_pool2d', 'avg_pool2d', 'mnist_cnn', 'feature_change', 'shift_equivariance', 'check_pool_output', 'check_min_pool']
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #1b1de459
 def _pool_setup(x, kernel_size, stride, padding, dilation):
@@ -49,8 +49,8 @@ def _restore(y:torch.Tensor, ndim:int) -> torch.Tensor:
 
 def max_pool2d(
     x:torch.Tensor,   # input: H×W, C×H×W or N×C×H×W, any dtype
-    kernel_size,      # window size: an int or (height, width)
-    stride=None,      # step between windows (None: the kernel size, so windows do not overlap)
+    kernel_size:int|tuple, # window size: an int or (height, width)
+    stride:int|tuple|None=None, # step between windows (None: the kernel size, so windows do not overlap)
     padding=0,        # -inf padding on each side, at most half the kernel
     dilation=1,       # spacing between the pixels a window reads
 ) -> torch.Tensor:    # the pooled tensor, same rank as `x`
@@ -63,8 +63,8 @@ def max_pool2d(
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #bdf02bc0
 def avg_pool2d(
     x:torch.Tensor,              # input: H×W, C×H×W or N×C×H×W, floating point
-    kernel_size,                 # window size: an int or (height, width)
-    stride=None,                 # step between windows (None: the kernel size)
+    kernel_size:int|tuple,       # window size: an int or (height, width)
+    stride:int|tuple|None=None,  # step between windows (None: the kernel size)
     padding=0,                   # zero padding on each side, at most half the kernel
     count_include_pad:bool=True, # divide by the whole window (PyTorch's default) or only by its pixels inside the image
 ) -> torch.Tensor:               # the pooled tensor, same rank as `x`
@@ -92,6 +92,17 @@ def mnist_cnn(
                          nn.Flatten(), nn.Linear(c2*5*5, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #d260ad9d
+def _check_shift_input(f, x):
+    "A clear error unless `f` is a module and `x` a non-empty N×C×H×W tensor."
+    if not isinstance(f, nn.Module): raise TypeError(f"f must be an nn.Module, got {type(f).__name__}")
+    if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an N×C×H×W tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    if len(x) == 0: raise ValueError("x is empty: give at least one image")
+
+def _relative_change(a:torch.Tensor, b:torch.Tensor) -> float:
+    "Mean over images of ‖a − b‖/‖b‖, each image's features flattened."
+    a, b = a.flatten(1), b.flatten(1)
+    return ((a - b).norm(dim=1)/b.norm(dim=1).clamp_min(1e-12)).mean().item()
+
 def feature_change(
     f:nn.Module,      # a feature extractor, e.g. the first layers of a CNN
     x:torch.Tensor,   # images, N×C×H×W
@@ -99,19 +110,45 @@ def feature_change(
     fill:float|None=None, # border value (None: the smallest value in `x`, the background)
 ) -> pd.Series:       # mean relative change of the features, indexed by shift
     "How much `f`'s output changes, relative to its norm, when the images are shifted right."
-    if not isinstance(f, nn.Module): raise TypeError(f"f must be an nn.Module, got {type(f).__name__}")
-    if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an N×C×H×W tensor, got {getattr(x, 'shape', type(x).__name__)}")
-    if len(x) == 0: raise ValueError("x is empty: give at least one image")
+    _check_shift_input(f, x)
     fill = x.min().item() if fill is None else fill
     was_training = f.training
     f.eval()
     try:
         with torch.no_grad():
-            base = f(x).flatten(1)
-            change = {s: ((f(shift_images(x, s, 0, fill)).flatten(1) - base).norm(dim=1)/base.norm(dim=1).clamp_min(1e-12)).mean().item()
-                      for s in shifts}
+            base = f(x)
+            change = {s: _relative_change(f(shift_images(x, s, 0, fill)), base) for s in shifts}
     finally: f.train(was_training)
     return pd.Series(change, name='relative change').rename_axis('shift')
+
+# %% ../nbs/03_pooling_and_receptive_fields.ipynb #5e9a0001
+def shift_equivariance(
+    f:nn.Module,          # a feature extractor returning N×C×H×W maps, e.g. the first layers of a CNN
+    x:torch.Tensor,       # images, N×C×H×W
+    shifts=(1, 2, 3, 4),  # shifts of the images to the right, in pixels (ints >= 0)
+    fill:float|None=None, # border value (None: the smallest value in `x`, the background)
+) -> pd.DataFrame:        # per shift: change (position by position), cells (the best whole-cell shift), realigned_change
+    "Compare f(shifted images) with f(images) moved right by the whole number of cells that matches best."
+    _check_shift_input(f, x)
+    shifts = list(shifts)
+    if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < x.shape[3] for s in shifts):
+        raise ValueError(f"shifts must be ints from 0 to {x.shape[3] - 1} (the image width less one), got {shifts!r}")
+    fill = x.min().item() if fill is None else fill
+    was_training = f.training
+    f.eval()
+    try:
+        with torch.no_grad():
+            base = f(x)
+            if base.ndim != 4: raise ValueError(f"f must return N×C×H×W feature maps, got shape {tuple(base.shape)}")
+            w, rows = base.shape[3], []
+            for s in shifts:
+                moved = f(shift_images(x, s, 0, fill))
+                # `base` moved m cells right, compared with `moved` on the columns the two maps then share
+                change = {m: _relative_change(moved[..., m:], base[..., :w - m]) for m in range(min(s, w - 1) + 1)}
+                best = min(change, key=change.get)   # the smallest m on a tie
+                rows.append(dict(shift=s, change=change[0], cells=best, realigned_change=change[best]))
+    finally: f.train(was_training)
+    return pd.DataFrame(rows).set_index('shift')
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #13223356
 def check_pool_output(

@@ -13,15 +13,16 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from matplotlib.axes import Axes
 from torch.fx import GraphModule, Tracer
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from .conv import _pair, _check_int
+from .conv import _pair, _check_int, _legible_pt, _Explorer, _pixels, conv_output_size
 from .pool import max_pool2d, avg_pool2d
 from .core import verdict
 
 # %% auto #0
-__all__ = ['receptive_field', 'plot_receptive_field', 'plot_effective_receptive_field', 'plot_grid', 'Axis', 'window_step', 'receptive_box', 'SumPool2d', 'linearised', 'measured_receptive_box', 'effective_receptive_field', 'erf_extent', 'erf_spread', 'top_activating_patches', 'check_rf_size', 'check_covers_digit']
+__all__ = ['receptive_field', 'plot_receptive_field', 'plot_effective_receptive_field', 'plot_grid', 'receptive_field_explorer', 'Axis', 'ERF_REDUCTIONS', 'window_step', 'receptive_box', 'SumPool2d', 'linearised', 'measured_receptive_box', 'effective_receptive_field', 'erf_extent', 'erf_spread', 'top_activating_patches', 'check_rf_size', 'check_covers_digit']
 
 # %% ../nbs/03_api_receptive.ipynb #9d86dc23
 _conv_sig = inspect.signature(lambda input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1: None)
@@ -310,9 +311,9 @@ def _draw_box(ax, box, color, label=None, ls='-', margin=0.5, lw=2):
 def plot_receptive_field(
     image,                # an H×W (or 1×H×W) image to draw on
     boxes,                # one (top, left, bottom, right) box, or a dict {label: box}
-    ax=None,              # matplotlib axes (None: a new figure)
+    ax:Axes|None=None,    # matplotlib axes (None: a new figure)
     title:str='Receptive field', # the plot's title
-):                        # the axes
+) -> Axes:                # the axes
     "Draw `image` with one or more receptive-field boxes outlined, each in its own colour and line style."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))
@@ -335,16 +336,19 @@ def plot_receptive_field(
 # %% ../nbs/03_api_receptive.ipynb #b1983526
 def plot_effective_receptive_field(
     erf:torch.Tensor,    # an H×W map from `effective_receptive_field`
-    box=None,            # (top, left, bottom, right) of the theoretical receptive field, to outline
-    ax=None,             # matplotlib axes (None: a new figure)
+    box:tuple|None=None, # (top, left, bottom, right) of the theoretical receptive field, to outline
+    ax:Axes|None=None,   # matplotlib axes (None: a new figure)
     title:str='Effective receptive field', # the plot's title
-):                       # the axes
+    label:str='|gradient| / max', # the colour bar's label: what the map holds ('squared gradient / max' for reduce='square')
+) -> Axes:               # the axes
     "Heatmap of an effective receptive field, with the theoretical field outlined."
     import matplotlib.pyplot as plt
     if not isinstance(erf, torch.Tensor) or erf.ndim != 2: raise TypeError(f"erf must be an H×W tensor from effective_receptive_field, got {getattr(erf, 'shape', type(erf).__name__)}")
+    if box is not None and not (isinstance(box, (tuple, list)) and len(box) == 4): raise ValueError(f"box must be (top, left, bottom, right) or None, got {box!r}")
+    if not isinstance(label, str): raise TypeError(f"label must be a str, got {type(label).__name__}")
     if ax is None: _, ax = plt.subplots(figsize=(4, 3.5))
-    im = ax.imshow(torch.as_tensor(erf).detach().cpu(), cmap='magma', vmin=0, vmax=1)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, label='|gradient| / max')
+    im = ax.imshow(erf.detach().cpu().float().numpy(), cmap='magma', vmin=0, vmax=1)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, label=label)
     if box is not None: _draw_box(ax, box, 'tab:cyan', ls='--')
     ax.set(title=title, xlabel='input column (pixel)', ylabel='input row (pixel)')
     return ax
@@ -353,7 +357,7 @@ def plot_effective_receptive_field(
 def plot_grid(
     images,               # N×H×W (or N×1×H×W) tensor or array: kernels, feature maps or image patches
     ncols:int=8,          # panels per row
-    titles=None,          # one title per panel (None: none)
+    titles:list|None=None, # one title per panel (None: none)
     title:str|None=None,  # the figure's title
     symmetric:bool=False, # one colour scale for all panels, centred on zero, with a colour bar (for signed weights); else grey, each panel scaled to its own range
     size:float=1.1,       # inches per panel
@@ -368,16 +372,286 @@ def plot_grid(
     if titles is not None and len(titles) != len(images): raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}")
     nrows = -(-len(images)//min(ncols, len(images)))
     ncols = min(ncols, len(images))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size*ncols + (0.8 if symmetric else 0), size*nrows + (0.5 if title else 0)), squeeze=False)
+    width = size*ncols + (0.8 if symmetric else 0)
+    fs = _legible_pt(width)   # every text at least 8 px high once the page scales the figure to its column
+    fig, axs = plt.subplots(nrows, ncols, figsize=(width, size*nrows + (0.5 if title else 0)), squeeze=False)
     vmax = images.abs().max().item() or 1.0
     for n, ax in enumerate(axs.flat):
         if n >= len(images): ax.axis('off'); continue
         im = ax.imshow(images[n].numpy(), cmap='RdBu_r' if symmetric else 'gray', **(dict(vmin=-vmax, vmax=vmax) if symmetric else {}))
         ax.set_xticks([]); ax.set_yticks([])
-        if titles is not None: ax.set_title(str(titles[n]), fontsize=8)
-    if symmetric: fig.colorbar(im, ax=axs, fraction=0.03, pad=0.02)
-    if title: fig.suptitle(title)
+        if titles is not None: ax.set_title(str(titles[n]), fontsize=fs)
+    if symmetric: fig.colorbar(im, ax=axs, fraction=0.03, pad=0.02).ax.tick_params(labelsize=fs)
+    if title: fig.suptitle(title, fontsize=max(12, fs + 2))
     return fig
+
+# %% ../nbs/03_api_receptive.ipynb #7b3e5d10
+_RF_LIMITS = dict(k=(1, 9), s=(1, 4), p=(0, 4), d=(1, 4))   # the explorer's range for kernel, stride, padding, dilation
+_RF_KINDS = dict(conv='Conv2d', max='MaxPool2d', avg='AvgPool2d')   # the explorer's layer kinds and the PyTorch layers they stand for
+
+_RF_JS = r"""
+var H = D.img.h, W = D.img.w, X = new Float64Array(D.img.px.length), LIM = D.limits, OPS = D.ops;
+for (var t = 0; t < X.length; t++) X[t] = D.img.px[t] / 255;
+var NAMES = {k: 'kernel', s: 'stride', p: 'padding', d: 'dilation'}, KINDS = {conv: 'conv', max: 'max pool', avg: 'avg pool'};
+var unit = null, chosen = null, last = null;
+
+function addRow(spec) {   // one layer's controls: kind, kernel, stride, padding, dilation, remove
+  var row = document.createElement('div'); row.className = 'cnnx-row'; row.setAttribute('data-k', 'lrow'); row.setAttribute('role', 'group');
+  row.style.gap = '.3em .6em';
+  var head = document.createElement('span'); head.style.cssText = 'min-width:3.8em;font-weight:600'; row.appendChild(head);
+  var lab = document.createElement('label');
+  var kind = document.createElement('select'); kind.setAttribute('data-f', 'kind');
+  Object.keys(KINDS).forEach(function(v) { var o = document.createElement('option'); o.value = v; o.textContent = KINDS[v]; kind.appendChild(o); });
+  kind.value = spec[0]; lab.appendChild(kind); row.appendChild(lab);
+  ['k', 's', 'p', 'd'].forEach(function(f, n) {
+    var l = document.createElement('label'); l.appendChild(document.createTextNode(NAMES[f] + ' '));
+    var inp = document.createElement('input'); inp.type = 'number'; inp.step = '1'; inp.min = LIM[f][0]; inp.max = LIM[f][1];
+    inp.setAttribute('data-f', f); inp.value = String(spec[n + 1]); inp.style.width = '2.9em';
+    l.appendChild(inp); row.appendChild(l);
+  });
+  var rm = document.createElement('button'); rm.type = 'button'; rm.setAttribute('data-f', 'remove'); rm.textContent = 'remove';
+  rm.addEventListener('click', function() { var keep = isLast(); row.parentNode.removeChild(row); relabel(); changed(keep); });
+  row.appendChild(rm);
+  kind.addEventListener('change', function() { var keep = isLast(); if (kind.value === 'avg') row.querySelector('[data-f="d"]').value = '1'; changed(keep); });
+  Array.prototype.forEach.call(row.querySelectorAll('input'), function(inp) { inp.addEventListener('input', function() { changed(isLast()); }); });
+  q('layers').appendChild(row);
+}
+function rows() { return qa('lrow'); }
+function relabel() {
+  var rs = rows();
+  rs.forEach(function(r, i) {
+    r.firstChild.textContent = 'layer ' + i; r.setAttribute('aria-label', 'layer ' + i);
+    Array.prototype.forEach.call(r.querySelectorAll('select,input,button'), function(el) {
+      var f = el.getAttribute('data-f'); el.setAttribute('aria-label', 'layer ' + i + ' ' + (f === 'remove' ? 'remove' : f === 'kind' ? 'type' : NAMES[f]));
+    });
+    r.querySelector('[data-f="remove"]').disabled = rs.length <= 1;
+    r.querySelector('[data-f="d"]').disabled = r.querySelector('[data-f="kind"]').value === 'avg';
+  });
+  q('add').disabled = rs.length >= D.maxLayers;
+}
+function setLayers(list) { q('layers').innerHTML = ''; list.forEach(addRow); relabel(); }
+function read() {
+  return rows().map(function(r) {
+    var v = function(f) { var s = r.querySelector('[data-f="' + f + '"]').value.trim(); return s === '' ? NaN : Number(s); };
+    return [r.querySelector('[data-f="kind"]').value, v('k'), v('s'), v('p'), v('d')];
+  });
+}
+function analyse(layers) {   // each layer's output size and receptive field (size, jump, start), stopping at the first impossible layer
+  var h = H, w = W, size = 1, jump = 1, start = 0, out = [{name: 'input', op: 'input', h: H, w: W, size: 1, jump: 1, start: 0}];
+  for (var i = 0; i < layers.length; i++) {
+    var L = layers[i], kind = L[0], vals = {k: L[1], s: L[2], p: L[3], d: kind === 'avg' ? 1 : L[4]};
+    for (var f in vals) {
+      var v = vals[f];
+      if (!(Number.isInteger(v) && v >= LIM[f][0] && v <= LIM[f][1]))
+        return {rows: out, error: {layer: i, field: f, message: 'layer ' + i + ': ' + NAMES[f] + ' must be a whole number from ' + LIM[f][0] + ' to ' + LIM[f][1]}};
+    }
+    var k = vals.k, s = vals.s, p = vals.p, d = vals.d, span = d * (k - 1) + 1;
+    if (kind !== 'conv' && p > Math.floor(k / 2))
+      return {rows: out, error: {layer: i, field: 'p', message: 'layer ' + i + ': padding ' + p + ' must be at most half the kernel size ' + k + ' (PyTorch\u2019s rule for pooling)'}};
+    if (h + 2 * p < span || w + 2 * p < span)
+      return {rows: out, error: {layer: i, field: 'k', message: 'layer ' + i + ': kernel span ' + span + ' (kernel ' + k + ', dilation ' + d + ') is larger than its padded input ' +
+                                 (h + 2 * p) + '\u00d7' + (w + 2 * p) + ' (' + h + '\u00d7' + w + ' + 2\u00b7padding ' + p + ')'}};
+    h = Math.floor((h + 2 * p - span) / s) + 1; w = Math.floor((w + 2 * p - span) / s) + 1;
+    size += (k - 1) * d * jump; start -= p * jump; jump *= s;
+    out.push({name: String(i), op: OPS[kind], kind: kind, k: k, s: s, p: p, d: d, h: h, w: w, size: size, jump: jump, start: start});
+  }
+  return {rows: out, error: null};
+}
+function apply(x, h, w, L) {   // one layer on a map: convolutions average their window (weights 1/k\u00b2), pools as PyTorch pools
+  var oh = L.h, ow = L.w, out = new Float64Array(oh * ow), kk = L.k * L.k;
+  for (var i = 0; i < oh; i++) for (var j = 0; j < ow; j++) {
+    var acc = L.kind === 'max' ? -Infinity : 0;
+    for (var a = 0; a < L.k; a++) {
+      var r = i * L.s - L.p + a * L.d; if (r < 0 || r >= h) continue;
+      for (var b = 0; b < L.k; b++) {
+        var c = j * L.s - L.p + b * L.d; if (c < 0 || c >= w) continue;
+        var v = x[r * w + c];
+        if (L.kind === 'max') { if (v > acc) acc = v; } else acc += v;
+      }
+    }
+    out[i * ow + j] = L.kind === 'max' ? acc : acc / kk;
+  }
+  return out;
+}
+function mapOf(res, n) {   // the map of layer n's output (n = -1: the input)
+  if (!res.maps) res.maps = [X];
+  for (var i = res.maps.length - 1; i <= n; i++) res.maps.push(apply(res.maps[i], res.rows[i].h, res.rows[i].w, res.rows[i + 1]));
+  return res.maps[n + 1];
+}
+function fieldBox(R, i, j) {   // (top, left, bottom, right) of unit (i, j): unclipped, and clipped to the image
+  var top = R.start + i * R.jump, left = R.start + j * R.jump, bottom = top + R.size - 1, right = left + R.size - 1;
+  return {raw: [top, left, bottom, right], box: [Math.max(top, 0), Math.max(left, 0), Math.min(bottom, H - 1), Math.min(right, W - 1)]};
+}
+function isLast() { return !last || chosen === null || chosen === last.rows.length - 2; }
+function changed(keepLast) { relabel(); update(keepLast); }
+function update(keepLast) {
+  var res = analyse(read()), n = res.rows.length - 2, sel = q('layer');
+  last = res;
+  if (chosen === null || keepLast || chosen > n) chosen = n;
+  sel.innerHTML = '';
+  for (var i = 0; i <= n; i++) { var o = document.createElement('option'); o.value = String(i); o.textContent = 'layer ' + i + ' (' + res.rows[i + 1].op + ')'; sel.appendChild(o); }
+  sel.disabled = n < 0;
+  if (n >= 0) sel.value = String(chosen);
+  rows().forEach(function(r, i) {
+    Array.prototype.forEach.call(r.querySelectorAll('input'), function(inp) {
+      inp.setAttribute('aria-invalid', res.error && res.error.layer === i && (res.error.field === inp.getAttribute('data-f') || res.error.field === 'k') ? 'true' : 'false');
+    });
+  });
+  q('error').textContent = res.error ? 'Not possible: ' + res.error.message + '. The table stops before it.' : '';
+  table(res);
+  if (n >= 0) {
+    var R = res.rows[chosen + 1];
+    if (!unit) unit = [Math.floor((R.h - 1) / 2), Math.floor((R.w - 1) / 2)];
+    unit = [Math.min(unit[0], R.h - 1), Math.min(unit[1], R.w - 1)];
+  }
+  draw();
+  return res;
+}
+function table(res) {
+  var tb = q('table').querySelector('tbody'); tb.innerHTML = '';
+  res.rows.forEach(function(R, i) {
+    var tr = document.createElement('tr'); if (i === chosen + 1) tr.className = 'cnnx-current';
+    [R.name, R.op, '1\u00d7' + R.h + '\u00d7' + R.w, R.size, R.jump, fmt(R.start)].forEach(function(v) { var td = document.createElement('td'); td.textContent = String(v); tr.appendChild(td); });
+    tb.appendChild(tr);
+  });
+}
+function draw() {
+  var res = last, cin = q('in'), cmap = q('map'), ex = q('explain');
+  if (res.rows.length < 2) { ex.textContent = ''; return; }
+  var R = res.rows[chosen + 1], i = unit[0], j = unit[1], fb = fieldBox(R, i, j);
+  // how far the fields of this layer reach outside the image: shown as a margin around it (at most 12 pixels)
+  var over = Math.max(0, -R.start, R.start + (R.h - 1) * R.jump + R.size - H, R.start + (R.w - 1) * R.jump + R.size - W), M = Math.min(12, over);
+  var cell = Math.max(3, Math.floor(228 / (Math.max(H, W) + 2 * M)));
+  sizeCanvas(cin, W + 2 * M, H + 2 * M, cell);
+  var ctx = paint(cin, H + 2 * M, W + 2 * M, cell, function(r, c) {
+    var y = r - M, x = c - M;
+    if (y < 0 || x < 0 || y >= H || x >= W) return ((r + c) % 2) ? [205, 214, 224] : [188, 199, 211];
+    var g = Math.round(255 * X[y * W + x]); return [g, g, g];
+  });
+  box(ctx, M, M, M + H - 1, M + W - 1, cell, 'rgba(70,130,180,.95)', 1, [3, 2]);
+  var cl = function(v, n) { return Math.max(-M, Math.min(n + M - 1, v)); };
+  var raw = fb.raw, bx = fb.box, empty = bx[2] < bx[0] || bx[3] < bx[1];
+  if (!empty) { fill(ctx, bx[0] + M, bx[1] + M, bx[2] + M, bx[3] + M, cell, 'rgba(255,127,14,.28)'); box(ctx, bx[0] + M, bx[1] + M, bx[2] + M, bx[3] + M, cell, '#ff7f0e', 2); }
+  box(ctx, cl(raw[0], H) + M, cl(raw[1], W) + M, cl(raw[2], H) + M, cl(raw[3], W) + M, cell, '#d9480f', 1.5, [4, 3]);
+  cin.setAttribute('aria-label', 'the input digit, ' + H + '\u00d7' + W + ', with the receptive field of unit (' + i + ', ' + j + ') of layer ' + chosen + ' outlined');
+  var map = mapOf(res, chosen), lo = Infinity, hi = -Infinity;
+  for (var t = 0; t < map.length; t++) { lo = Math.min(lo, map[t]); hi = Math.max(hi, map[t]); }
+  var mc = Math.max(3, Math.floor(160 / Math.max(R.h, R.w)));
+  sizeCanvas(cmap, R.w, R.h, mc);
+  var mctx = paint(cmap, R.h, R.w, mc, function(r, c) { var g = Math.round(255 * (hi > lo ? (map[r * R.w + c] - lo) / (hi - lo) : 0)); return [g, g, g]; });
+  box(mctx, i, j, i, j, mc, '#000', 3); box(mctx, i, j, i, j, mc, '#ff7f0e', 1.5);
+  cmap.setAttribute('aria-label', 'the ' + R.h + '\u00d7' + R.w + ' output of layer ' + chosen + ': arrow keys choose a unit; unit (' + i + ', ' + j + ') chosen');
+  q('mapcap').textContent = 'layer ' + chosen + ' output, ' + R.h + '\u00d7' + R.w + ' (grey ' + fmt(lo) + ' to ' + fmt(hi) + ')';
+  var lines = [
+    'Unit (' + i + ', ' + j + ') of layer ' + chosen + ' (' + R.op + '): size ' + R.size + ', jump ' + R.jump + ', start ' + fmt(R.start) + '.',
+    'rows: start + i\u00b7jump = ' + fmt(R.start) + ' + ' + i + '\u00b7' + R.jump + ' = ' + fmt(raw[0]) + ' to ' + fmt(raw[0]) + ' + ' + R.size + ' ' + MINUS + ' 1 = ' + fmt(raw[2]) +
+    '; columns: ' + fmt(R.start) + ' + ' + j + '\u00b7' + R.jump + ' = ' + fmt(raw[1]) + ' to ' + fmt(raw[3]) + '.'];
+  var same = raw.every(function(v, n) { return v === bx[n]; });
+  if (empty) lines.push('This unit sees only padding: its field (' + raw.map(fmt).join(', ') + ') lies outside the image, rows and columns 0 to ' + (H - 1) + '.');
+  else if (same) lines.push('Inside the image: (top, left, bottom, right) = (' + bx.join(', ') + ').');
+  else lines.push('Part of it is padding, outside the image: unclipped (' + raw.map(fmt).join(', ') + '), clipped to the image (' + bx.join(', ') + ') (top, left, bottom, right).');
+  ex.innerHTML = '';
+  lines.forEach(function(l) { var d = document.createElement('div'); d.textContent = l; ex.appendChild(d); });
+}
+function pick(ij) { if (!last || last.rows.length < 2) return; unit = ij; draw(); }
+
+q('add').addEventListener('click', function() { var keep = isLast(), rs = read(), prev = rs[rs.length - 1];
+  addRow(prev && prev[0] === 'conv' ? ['max', 2, 2, 0, 1] : ['conv', 3, 1, 0, 1]); changed(keep); });
+q('layer').addEventListener('change', function() { chosen = +q('layer').value; unit = null; update(false); });
+var mcv = q('map');
+var here = function(ev) { var R = last.rows[chosen + 1]; pick(cellAt(mcv, ev, R.w, R.h)); };
+mcv.addEventListener('mousemove', function(ev) { if (last && last.rows.length > 1) here(ev); });
+mcv.addEventListener('click', function(ev) { if (last && last.rows.length > 1) here(ev); });
+mcv.addEventListener('keydown', function(ev) { if (!last || last.rows.length < 2) return; var R = last.rows[chosen + 1], ij = gridKeys(ev, unit, R.h, R.w); if (ij) pick(ij); });
+
+// Test hooks for tests/test_explorers.py. cnnxTest builds each stack in the real controls, chooses a layer and a unit, and
+// reports what the page computed; cnnxLast reports the current state (after the reader's own input).
+function report(res) {
+  var r = {layers: read(), error: res.error, message: q('error').textContent, table: q('table').textContent,
+           rows: res.rows.map(function(R) { return {name: R.name, op: R.op, shape: [R.h, R.w], size: R.size, jump: R.jump, start: R.start}; })};
+  if (res.rows.length < 2) return r;
+  var R = res.rows[chosen + 1], fb = fieldBox(R, unit[0], unit[1]);
+  r.layer = chosen; r.unit = unit; r.box = fb.box; r.raw = fb.raw; r.shape = [R.h, R.w]; r.explain = q('explain').textContent;
+  r.map = Array.prototype.slice.call(mapOf(res, chosen)).map(function(v) { return isFinite(v) ? v : (v > 0 ? 'inf' : '-inf'); });
+  return r;
+}
+root.cnnxLast = function() { return JSON.stringify(report(last)); };
+root.cnnxTest = function(settings) {
+  return JSON.stringify(settings.map(function(s) {
+    setLayers(s.layers); chosen = null; unit = null;
+    var res = update(true), n = res.rows.length - 2;
+    if (n >= 0 && s.layer !== undefined && s.layer >= 0 && s.layer < n) { chosen = s.layer; q('layer').value = String(chosen); unit = null; res = update(false); }
+    if (n >= 0 && s.unit) { var R = res.rows[chosen + 1]; pick([Math.floor(s.unit[0] * R.h), Math.floor(s.unit[1] * R.w)]); }
+    return report(res);
+  }));
+};
+
+setLayers(D.layers); update(true);
+"""
+
+def _rf_layer(
+    L,      # nn.Conv2d / nn.MaxPool2d / nn.AvgPool2d, or a ('conv'|'max'|'avg', k, s, p, d) tuple (s, p, d optional)
+    n:int,  # its place in the stack, for error messages
+) -> list:  # [kind, k, s, p, d]
+    "One layer of the explorer's starting stack, checked against the explorer's ranges."
+    def bad(why): raise ValueError(f"layers[{n}]: {why}")
+    def square(v, name):
+        v = _pair(v, f"layers[{n}] {name}", 0)
+        if v[0] != v[1]: bad(f"{name} {v} is not square; the explorer draws square kernels, strides, paddings and dilations")
+        return v[0]
+    if isinstance(L, nn.Conv2d):
+        if isinstance(L.padding, str): bad(f"padding {L.padding!r} is not a number of pixels")
+        spec = ['conv'] + [square(getattr(L, a), a) for a in ('kernel_size', 'stride', 'padding', 'dilation')]
+    elif isinstance(L, (nn.MaxPool2d, nn.AvgPool2d)):
+        avg = isinstance(L, nn.AvgPool2d)
+        if L.ceil_mode or (avg and (not L.count_include_pad or L.divisor_override)): bad("only the default ceil_mode, count_include_pad and divisor_override are drawn")
+        spec = ['avg' if avg else 'max', square(L.kernel_size, 'kernel_size'), square(L.stride or L.kernel_size, 'stride'),
+                square(L.padding, 'padding'), 1 if avg else square(L.dilation, 'dilation')]
+    elif isinstance(L, (tuple, list)) and 2 <= len(L) <= 5 and L[0] in _RF_KINDS:
+        kind, k = L[0], L[1]
+        spec = [kind, k] + list(L[2:]) + [k if kind != 'conv' else 1, 0, 1][len(L) - 2:]
+        if kind == 'avg' and spec[4] != 1: bad("an avg pool has no dilation")
+    else: bad(f"must be nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d or a ('conv'|'max'|'avg', k, s, p, d) tuple, got {L!r}")
+    for f, v in zip('kspd', spec[1:]):
+        lo, hi = _RF_LIMITS[f]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            bad(f"{dict(k='kernel size', s='stride', p='padding', d='dilation')[f]} must be an int from {lo} to {hi}, got {v!r}")
+    return spec
+
+def receptive_field_explorer(
+    img,                   # the input image, H×W (an MNIST digit): uint8 0..255, or float 0..1
+    layers:list|None=None, # the starting stack: ('conv'|'max'|'avg', k, s, p, d) tuples or nn.Conv2d/MaxPool2d/AvgPool2d layers (default: chapter 03's CNN up to its second pool)
+    max_layers:int=8,      # the most layers the reader may stack
+):                      # an HTML explorer: display it (a cell's last value) to use it
+    "A receptive-field explorer that runs in the page: edit a stack of conv and pool layers, choose a unit, see its field on `img`."
+    px, h, w = _pixels(img, 'img', 1)
+    if layers is None: layers = [('conv', 3, 1, 0, 1), ('max', 2, 2, 0, 1), ('conv', 3, 1, 0, 1), ('max', 2, 2, 0, 1)]
+    if isinstance(layers, nn.Sequential): layers = list(layers)
+    if not isinstance(layers, (list, tuple)) or not layers: raise TypeError(f"layers must be a non-empty list of layers or (kind, k, s, p, d) tuples, got {type(layers).__name__}")
+    layers = [_rf_layer(L, n) for n, L in enumerate(layers)]
+    max_layers = _check_int(max_layers, 'max_layers', 1)
+    if len(layers) > max_layers: raise ValueError(f"layers has {len(layers)} layers, more than max_layers={max_layers}")
+    n_h, n_w = h, w
+    for n, (kind, k, s, p, d) in enumerate(layers):   # the starting stack must run on the image, as in PyTorch
+        if kind != 'conv' and p > k//2: raise ValueError(f"layers[{n}]: padding {p} must be at most half the kernel size {k} (PyTorch's rule for pooling)")
+        try: n_h, n_w = conv_output_size(n_h, k, s, p, d), conv_output_size(n_w, k, s, p, d)
+        except ValueError as e: raise ValueError(f"layers[{n}] cannot run on the {h}×{w} image: {e}") from None
+    body = ('<div data-k="layers"></div><div class="cnnx-row"><button type="button" data-k="add">add a layer</button></div>'
+            '<div data-k="error" class="cnnx-error" aria-live="polite"></div>'
+            '<p class="cnnx-note">Each layer\'s units, as <code>receptive_field</code> reports them: a field of <em>size</em> pixels, '
+            '<em>jump</em> pixels between neighbours, unit 0\'s field starting at pixel <em>start</em> (negative: in the padding).</p>'
+            '<div style="overflow-x:auto;max-width:100%"><table class="cnnx-table" data-k="table" data-quarto-disable-processing="true">'
+            '<thead><tr><th scope="col">layer</th><th scope="col">op</th><th scope="col">shape</th><th scope="col">size</th><th scope="col">jump</th>'
+            '<th scope="col">start</th></tr></thead><tbody></tbody></table></div>'
+            '<div class="cnnx-row"><label>units of <select data-k="layer"></select></label></div>'
+            '<div class="cnnx-panels"><figure><figcaption>input: the unit\'s field (orange; dashed where it runs into the padding)</figcaption>'
+            '<canvas data-k="in" role="img"></canvas></figure>'
+            '<figure><figcaption data-k="mapcap">output</figcaption><canvas data-k="map" tabindex="0" role="img"></canvas></figure></div>'
+            '<p class="cnnx-note">Point at a unit of the output, or click it and move with the arrow keys. The output is the digit after the stack, '
+            'each convolution averaging its window (the field does not depend on the weights).</p>'
+            '<div class="cnnx-math" data-k="explain" aria-live="polite"></div>')
+    data = dict(img=dict(h=h, w=w, px=px), layers=layers, maxLayers=max_layers, limits={k: list(v) for k, v in _RF_LIMITS.items()}, ops=_RF_KINDS)
+    return _Explorer('receptive', 'Receptive-field explorer', body, data, _RF_JS)
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #2887aa6c
 Axis = namedtuple('Axis', 'size jump start')  # a receptive field along one axis: `size` pixels wide, units `jump` pixels apart, unit 0 starting at pixel `start`
@@ -402,9 +676,9 @@ def _axis_field(row, axis):
 
 def receptive_box(
     rf:pd.DataFrame,      # a table from `receptive_field`
-    index=(0, 0),         # (row, column) of the unit in its layer's output grid
-    layer=None,           # which row of `rf` (None: the last)
-    input_size=None,      # (H, W) or (C, H, W): clip the box to the image
+    index:tuple=(0, 0),   # (row, column) of the unit in its layer's output grid
+    layer:str|None=None,  # which row of `rf` (None: the last)
+    input_size:tuple|None=None, # (H, W) or (C, H, W): clip the box to the image (None: do not clip)
 ) -> tuple:               # (top, left, bottom, right), inclusive input pixel coordinates
     "The input pixels one unit can see, from a receptive-field table."
     if not isinstance(rf, pd.DataFrame) or not len(rf): raise TypeError(f"rf must be a table from receptive_field, got {type(rf).__name__}")
@@ -428,7 +702,11 @@ def receptive_box(
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #746f2762
 class SumPool2d(nn.Module):
     "A depthwise convolution with equal positive weights: a max pool's window, with a gradient for every pixel in it."
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self,
+                 kernel_size:int|tuple,      # window size, as in nn.MaxPool2d
+                 stride:int|tuple|None=None, # step between windows (None: the kernel size)
+                 padding:int|tuple=0,        # zero padding on each side
+                 dilation:int|tuple=1):      # spacing between the pixels a window reads
         super().__init__()
         self.k, self.s = _pair(kernel_size, 'kernel_size', 1), _pair(stride or kernel_size, 'stride', 1)
         self.p, self.d = _pair(padding, 'padding', 0), _pair(dilation, 'dilation', 1)
@@ -491,16 +769,21 @@ def measured_receptive_box(
     return boxes if many else boxes[0]
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #66cc0f62
+ERF_REDUCTIONS = ('abs', 'square')  # how `effective_receptive_field` turns each input gradient into a map
+
 def effective_receptive_field(
-    model:nn.Module,     # a network returning an N×C×H×W feature map (for a classifier, pass its convolutional part)
-    input_size=None,     # (C, H, W) of the random inputs; not needed when `inputs` are given
-    inputs=None,         # N×C×H×W images to average over (None: `n` standard normal images)
-    n:int=16,            # how many random images when `inputs` is None
-    index=None,          # (row, column) of the output unit (None: the centre of the output grid)
-    seed:int=0,          # seed of the random images
-) -> torch.Tensor:       # H×W map of mean |gradient|, scaled so its maximum is 1
-    "How strongly each input pixel moves one output unit, on average: the effective receptive field."
+    model:nn.Module,                # a network returning an N×C×H×W feature map (for a classifier, pass its convolutional part)
+    input_size:tuple|None=None,     # (C, H, W) of the random inputs; not needed when `inputs` are given
+    inputs:torch.Tensor|None=None,  # N×C×H×W images to average over (None: `n` standard normal images)
+    n:int=16,                       # how many random images when `inputs` is None
+    index:tuple|None=None,          # (row, column) of the output unit (None: the centre of the output grid)
+    seed:int=0,                     # seed of the random images
+    channels:list|None=None,        # output channels whose unit at `index` is measured, one at a time (None: every channel)
+    reduce:str='abs',               # 'abs': mean |gradient|; 'square': mean squared gradient, the variance Luo et al. analyse
+) -> torch.Tensor:                  # H×W map, scaled so its maximum is 1 (all zero where no gradient reaches the input)
+    "How strongly each input pixel moves one output unit: each channel's unit back-propagated in turn, |gradient| (or its square) averaged over channels and images."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if reduce not in ERF_REDUCTIONS: raise ValueError(f"reduce must be one of {ERF_REDUCTIONS}, got {reduce!r}")
     if inputs is None:
         if input_size is None: raise ValueError("give input_size or inputs")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive int, got {n!r}")
@@ -511,16 +794,23 @@ def effective_receptive_field(
     p = next((q for q in model.parameters() if q.is_floating_point()), None)
     x = (inputs if p is None else inputs.to(p.device, p.dtype)).clone().requires_grad_()
     was_training = model.training
-    model.eval()
+    model.eval()   # batch norm and dropout as at inference: each image's output depends on that image alone
     try: out = model(x)
     except RuntimeError as e: raise ValueError(f"the model cannot run on inputs of shape (C, H, W) = {tuple(x.shape[1:])} (input_size or inputs): {e}") from e
     finally: model.train(was_training)
     if out.ndim != 4: raise ValueError(f"model must return an N×C×H×W feature map, got shape {tuple(out.shape)}; pass its convolutional part")
     i, j = index if index is not None else (out.shape[2]//2, out.shape[3]//2)
     if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]): raise ValueError(f"index must be inside the {tuple(out.shape[2:])} output grid, got {(i, j)!r}")
-    out[:, :, i, j].sum().backward()
-    if x.grad is None: raise ValueError("the output unit does not depend on the input (no gradient reaches it)")
-    g = x.grad.detach().abs().sum(1).mean(0).cpu()
+    chans = list(range(out.shape[1])) if channels is None else list(channels)
+    if not chans or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < out.shape[1] for c in chans):
+        raise ValueError(f"channels must be a non-empty list of ints in 0..{out.shape[1] - 1} (or None: all), got {channels!r}")
+    if not out.requires_grad: raise ValueError("the output unit does not depend on the input (no gradient reaches it)")
+    total = torch.zeros(x.shape[2:], dtype=x.dtype, device=x.device)
+    for k, c in enumerate(chans):   # one backward pass per channel: a gradient of 1 on unit (c, i, j) of every image, 0 elsewhere
+        g, = torch.autograd.grad(out[:, c, i, j].sum(), x, retain_graph=k < len(chans) - 1, allow_unused=True)
+        if g is None: raise ValueError("the output unit does not depend on the input (no gradient reaches it)")
+        total += (g.abs() if reduce == 'abs' else g*g).sum(1).sum(0)   # summed over the input's channels and the images
+    g = (total/(len(chans)*len(x))).detach().cpu()
     if not g.isfinite().all(): raise ValueError("the gradient holds NaN or infinite values: the model overflows on these inputs")
     return g/g.max() if g.max() > 0 else g
 

@@ -96,3 +96,65 @@ def test_exercise_checks(capsys):
     assert not check_min_pool(lambda x, k, s=None: max_pool2d(x, k, s))
     assert not check_min_pool(lambda x, k, s=None: 1/0)
     assert '✓ Right' in capsys.readouterr().out
+
+def test_shift_equivariance_by_hand():
+    from cnn_course.pool import shift_equivariance, feature_change
+    x = torch.zeros(5, 1, 20, 20); x[:, :, 6:12, 5:11] = torch.rand(5, 1, 6, 6, generator=torch.Generator().manual_seed(0)) + 1
+    ident = shift_equivariance(torch.nn.Identity(), x, shifts=(0, 1, 3))
+    assert ident.cells.tolist() == [0, 1, 3] and ident.realigned_change.tolist() == [0.0, 0.0, 0.0]
+    pool = torch.nn.MaxPool2d(2)
+    t = shift_equivariance(pool, x, shifts=(1, 2, 3, 4))
+    assert t.change.tolist() == feature_change(pool, x, shifts=(1, 2, 3, 4)).tolist()            # m = 0: position by position
+    assert t.loc[[2, 4], 'cells'].tolist() == [1, 2] and t.loc[[2, 4], 'realigned_change'].tolist() == [0.0, 0.0]
+    assert (t.loc[[1, 3], 'realigned_change'] > 0).all()                                          # between cells: aliasing
+    assert (t.realigned_change <= t.change).all()
+    global_max = shift_equivariance(torch.nn.AdaptiveMaxPool2d(1), x, shifts=(1, 2))
+    assert global_max.cells.tolist() == [0, 0] and global_max.change.tolist() == [0.0, 0.0]       # a 1×1 map: nothing to realign
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(['conv1', 'conv3', 'conv3p', 'conv3s2', 'max', 'avg', 'relu']), min_size=1, max_size=4), st.integers(0, 2**16))
+def test_strided_stacks_are_equivariant_to_shifts_by_their_total_stride(kinds, seed):
+    "Away from the borders (a zero border, zero fill and no biases, so that padding looks like background), a stack with total stride J realigns exactly for shifts by J and 2J."
+    from cnn_course.pool import shift_equivariance
+    torch.manual_seed(seed)
+    conv = lambda *a, **k: torch.nn.Conv2d(*a, **k, bias=False)   # no bias: the background stays 0, like the zero padding
+    make = dict(conv1=lambda: conv(2, 2, 1), conv3=lambda: conv(2, 2, 3), conv3p=lambda: conv(2, 2, 3, padding=1),
+                conv3s2=lambda: conv(2, 2, 3, 2), max=lambda: torch.nn.MaxPool2d(2), avg=lambda: torch.nn.AvgPool2d(2), relu=torch.nn.ReLU)
+    model = torch.nn.Sequential(conv(1, 2, 1), *[make[k]() for k in kinds]).double()
+    stride = 2**sum(k in ('conv3s2', 'max', 'avg') for k in kinds)
+    assume(stride <= 4)                                                     # shifts by 2·stride keep the digit well inside the 48×48 image
+    x = torch.zeros(3, 1, 48, 48, dtype=torch.float64); x[:, :, 16:28, 14:26] = torch.rand(3, 1, 12, 12, dtype=torch.float64) + 0.5
+    with torch.no_grad(): base = model(x)
+    assume(base[..., 1:].std() > 1e-6)                                      # a map with something to align
+    t = shift_equivariance(model, x, shifts=(stride, 2*stride), fill=0.0)
+    assert t.cells.tolist() == [1, 2]
+    assert t.realigned_change.max() < 1e-9
+
+def test_shift_equivariance_bad_inputs():
+    from cnn_course.pool import shift_equivariance
+    x = torch.zeros(2, 1, 8, 8)
+    with pytest.raises(TypeError, match='f must be an nn.Module'): shift_equivariance(lambda t: t, x)
+    with pytest.raises(ValueError, match='x must be an N×C×H×W tensor'): shift_equivariance(torch.nn.Identity(), x[0])
+    with pytest.raises(ValueError, match='x is empty'): shift_equivariance(torch.nn.Identity(), x[:0])
+    for bad in ([-1], [8], [1.5], [True]):
+        with pytest.raises(ValueError, match='shifts must be ints from 0 to 7'): shift_equivariance(torch.nn.Identity(), x, shifts=bad)
+    with pytest.raises(ValueError, match='f must return N×C×H×W'): shift_equivariance(torch.nn.Flatten(), x, shifts=[1])
+
+
+def test_shift_measures_leave_the_model_in_its_mode():
+    "Both measures run the model in eval mode (batch norm with its running statistics) and give it back as it was."
+    from cnn_course.pool import shift_equivariance, feature_change
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)).train()
+    x = torch.rand(3, 1, 10, 10)
+    feature_change(model, x); shift_equivariance(model, x, shifts=(1,))
+    assert model.training
+    assert shift_equivariance(model.eval(), x, shifts=(2,)).change.tolist() == feature_change(model, x, shifts=(2,)).tolist() and not model.training
+
+
+def test_api_entries_show_no_nonetype():
+    "Issue 20: every documented signature of cnn_course.pool renders (its annotations evaluate in the module) with no `NoneType`."
+    import cnn_course.pool as module
+    from cnn_course.core import show_doc
+    for name in module.__all__:
+        md = show_doc(getattr(module, name))._repr_markdown_()
+        assert 'NoneType' not in md, (name, md)

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st, assume, HealthCheck
 
 from cnn_course.pool import max_pool2d, avg_pool2d
 from cnn_course.receptive import (receptive_field, receptive_box, measured_receptive_box, linearised,
-                                  effective_receptive_field, erf_extent, window_step, Axis)
+                                  effective_receptive_field, erf_extent, erf_spread, window_step, Axis)
 
 CH = 2  # channels in the random networks
 
@@ -188,6 +188,85 @@ def test_effective_receptive_field_inputs_and_errors():
     with pytest.raises(ValueError, match='input_size or inputs'): effective_receptive_field(model)
     with pytest.raises(ValueError, match='feature map'): effective_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten()), (1, 8, 8))
 
+def jacobian_erf(model, images, index, reduce='abs', channels=None):
+    "The effective receptive field the long way: each image's full Jacobian of the output units at `index`, in eval mode."
+    model.eval()
+    i, j = index
+    jac = torch.stack([torch.autograd.functional.jacobian(lambda im: model(im[None])[0, :, i, j], im) for im in images])   # N × C_out × C_in × H × W
+    if channels is not None: jac = jac[:, channels]
+    m = (jac.abs() if reduce == 'abs' else jac**2).sum(2).mean((0, 1))
+    return m/m.max() if m.max() > 0 else m   # every ReLU on the path off: no gradient at all
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cin=st.integers(1, 3), c1=st.integers(1, 4), c2=st.integers(1, 4), k1=st.integers(1, 3), k2=st.integers(1, 3), s2=st.integers(1, 2),
+       pool=st.booleans(), relu=st.booleans(), bn=st.booleans(), dead=st.sampled_from([None, 'some', 'all']), reduce=st.sampled_from(['abs', 'square']),
+       seed=st.integers(0, 2**16), data=st.data())
+def test_effective_receptive_field_matches_the_jacobian(cin, c1, c2, k1, k2, s2, pool, relu, bn, dead, reduce, seed, data):
+    "One backward pass per channel gives what the full Jacobian gives, for every reduction, unit and channel subset, dead ReLUs included."
+    torch.manual_seed(seed)
+    layers = [nn.Conv2d(cin, c1, k1, padding=k1//2)] + ([nn.BatchNorm2d(c1)] if bn else []) + ([nn.ReLU()] if relu else [])
+    layers += ([nn.MaxPool2d(2)] if pool else []) + [nn.Conv2d(c1, c2, k2, s2)]
+    model = nn.Sequential(*layers).double()
+    if bn:
+        with torch.no_grad(): model[1].running_mean.uniform_(-1, 1); model[1].running_var.uniform_(0.5, 2)
+    if relu and dead:   # ReLUs that never fire: on some channels, or on all (then no gradient reaches the input)
+        with torch.no_grad(): model[0].bias[:1 if dead == 'some' else c1] = -1e3
+    images = torch.randn(3, cin, 12, 12, dtype=torch.float64)
+    with torch.no_grad(): out = model.eval()(images)
+    index = (data.draw(st.integers(0, out.shape[2] - 1)), data.draw(st.integers(0, out.shape[3] - 1)))
+    channels = data.draw(st.none() | st.lists(st.integers(0, c2 - 1), min_size=1, max_size=c2, unique=True))
+    want = jacobian_erf(model, images, index, reduce, channels)
+    got = effective_receptive_field(model, inputs=images, index=index, reduce=reduce, channels=channels)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+def test_effective_receptive_field_of_a_dead_network_is_zero_not_nan():
+    "Every ReLU off: no gradient reaches the input, and the map is all zero (no 0/0), as the Jacobian says; erf_extent then refuses it."
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Conv2d(3, 2, 3)).double()
+    with torch.no_grad(): model[0].bias.fill_(-1e3)
+    images = torch.randn(2, 1, 9, 9, dtype=torch.float64)
+    for reduce in ('abs', 'square'):
+        erf = effective_receptive_field(model, inputs=images, reduce=reduce)
+        assert erf.isfinite().all() and erf.abs().max() == 0
+        assert torch.equal(erf, jacobian_erf(model, images, (2, 2), reduce))
+    with pytest.raises(ValueError, match='not all zero'): erf_extent(erf)
+
+def test_effective_receptive_field_keeps_the_mode_and_defaults_to_the_centre():
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Conv2d(3, 2, 3)).double().train()
+    images = torch.randn(2, 1, 11, 11, dtype=torch.float64)
+    erf = effective_receptive_field(model, inputs=images)
+    assert model.training                                                     # restored to training mode
+    torch.testing.assert_close(erf, jacobian_erf(model, images, (3, 3)))    # the centre of the 7×7 output
+    assert erf.dtype == torch.float64 and erf.max() == 1
+
+def test_one_channel_at_a_time_does_not_cancel():
+    "Two channels of opposite sign: back-propagating from both units at once sends no gradient at all; one at a time, each sees its window."
+    conv = nn.Conv2d(1, 2, 3, padding=1, bias=False)
+    with torch.no_grad(): conv.weight[0].fill_(1.0); conv.weight[1].fill_(-1.0)
+    x = torch.randn(2, 1, 7, 7, requires_grad=True)
+    conv(x)[:, :, 3, 3].sum().backward()
+    assert x.grad.abs().max() == 0
+    erf = effective_receptive_field(conv, inputs=x.detach())
+    assert torch.equal(erf[2:5, 2:5], torch.ones(3, 3)) and erf.sum() == 9
+    assert torch.equal(effective_receptive_field(conv, inputs=x.detach(), channels=[1]), erf)
+
+def test_erf_spread_grows_as_sqrt_depth_for_uniform_linear_stacks():
+    "Luo et al. 2016, Section 2.1: with all weights equal and no nonlinearity, the gradient is a binomial-like map whose variance is n·2/3 per axis."
+    for n in (1, 2, 4, 8):
+        layers = [nn.Conv2d(1, 1, 3, padding=1, bias=False) for _ in range(n)]
+        for conv in layers: nn.init.ones_(conv.weight)
+        erf = effective_receptive_field(nn.Sequential(*layers).double(), (1, 41, 41), n=1)
+        torch.testing.assert_close(torch.tensor(erf_spread(erf), dtype=torch.float64), torch.full((2,), (n*2/3)**0.5, dtype=torch.float64))
+
+def test_effective_receptive_field_bad_channels_and_reduce():
+    model = nn.Conv2d(1, 2, 3)
+    with pytest.raises(ValueError, match='channels must be'): effective_receptive_field(model, (1, 8, 8), channels=[2])
+    with pytest.raises(ValueError, match='channels must be'): effective_receptive_field(model, (1, 8, 8), channels=[])
+    with pytest.raises(ValueError, match='channels must be'): effective_receptive_field(model, (1, 8, 8), channels=[True])
+    with pytest.raises(ValueError, match='reduce must be one of'): effective_receptive_field(model, (1, 8, 8), reduce='max')
+    class Ignore(nn.Module):
+        def forward(self, x): return torch.zeros(x.shape[0], 1, 4, 4)
+    with pytest.raises(ValueError, match='does not depend on the input'): effective_receptive_field(Ignore(), inputs=torch.randn(1, 1, 4, 4))
+
 def test_erf_extent():
     square = torch.zeros(15, 15); square[4:11, 6:9] = 1
     assert erf_extent(square, 0.99) == (7, 3)
@@ -260,3 +339,41 @@ def test_plot_receptive_field_keeps_every_box_visible():
     legend = ax.get_legend()
     assert legend is not None and legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1   # outside the axes, on the right
     plt.close(ax.figure)
+
+
+def test_plot_grid_text_is_legible_at_page_width():
+    "Issue 20: the smallest text of a grid figure is at least 8 px once the site scales it to its ~670 px column."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt, matplotlib.text
+    from cnn_course.receptive import plot_grid
+    for fig in (plot_grid(torch.randn(32, 3, 3), titles=list(range(32)), title='kernels', symmetric=True),
+                plot_grid(torch.rand(12, 8, 8), ncols=12, titles=[f'#{i}' for i in range(12)])):
+        fig.canvas.draw()
+        smallest = min(t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip())
+        assert smallest*670/(fig.get_figwidth()*72) >= 8, (fig.get_figwidth(), smallest)
+        plt.close(fig)
+
+
+def test_plot_effective_receptive_field_labels_its_colour_bar():
+    "The colour bar says what the map holds: |gradient| by default, anything else when asked (e.g. for reduce='square')."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from cnn_course.receptive import plot_effective_receptive_field
+    erf = torch.rand(5, 5)
+    for label in ('|gradient| / max', 'squared gradient / max'):
+        ax = plot_effective_receptive_field(erf, box=(1, 1, 3, 3), label=label) if label != '|gradient| / max' else plot_effective_receptive_field(erf)
+        assert ax.figure.axes[-1].get_ylabel() == label
+        plt.close(ax.figure)
+    with pytest.raises(TypeError, match='label must be a str'): plot_effective_receptive_field(erf, label=3)
+    with pytest.raises(ValueError, match='box must be'): plot_effective_receptive_field(erf, box=(1, 2))
+
+
+def test_api_entries_show_no_nonetype():
+    "Issue 20: every documented signature of cnn_course.receptive renders (its annotations evaluate in the module) with no `NoneType`."
+    import cnn_course.receptive as module
+    from cnn_course.core import show_doc
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if callable(obj):
+            md = show_doc(obj)._repr_markdown_()
+            assert 'NoneType' not in md, (name, md)
