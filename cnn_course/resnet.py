@@ -1,4 +1,4 @@
-"""Why deeper plain networks train worse, what keeps deep training stable (initialisation, batch normalisation, the one-cycle schedule), how residual connections fix it, measured on CIFAR-10 (subsets for the short experiments, all 50,000 training and 10,000 test images for the final runs); then the ImageNet ResNet family built from this chapter's blocks and proven identical to torchvision's, and two CIFAR-10 networks trained with a 15-minute budget each on two CPU cores.
+"""Why deeper plain networks train worse, what keeps deep training stable (initialisation, batch normalisation, the learning-rate schedule), what residual connections change, measured on CIFAR-10 with the same data for every run of a comparison and a second seed for the spread (subsets for the short experiments, all 50,000 training and 10,000 test images for the final runs); then the ImageNet ResNet family built from this chapter's blocks and proven identical to torchvision's, and two CIFAR-10 networks trained with a 15-minute budget each on the CPU named in the banner.
 
 Docs: https://cnn-course.github.io/cnn-course/resnet.html.md"""
 
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from torch.amp import autocast, GradScaler
 from torch.utils.flop_counter import FlopCounterMode
+from fastcore.basics import noop
 from .core import load_cifar, CIFAR_CLASSES, CIFAR_COUNTS, default_device, seed_everything, verdict, autocast_dtype, DataGenerator
 from .conv import _check_int
 from .mlp import TensorLoader, fastai_loaders
@@ -26,6 +27,7 @@ from fastai.learner import Learner
 from fastai.optimizer import SGD
 from fastai.metrics import accuracy
 from fastai.callback.core import Callback, CancelValidException
+from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import norm_types
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.hook import ActivationStats
@@ -34,12 +36,12 @@ from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (adds Learner.f
 # %% auto #0
 __all__ = ['SHORTCUTS', 'RECIPE', 'jpeg_settings', 'show_cifar', 'channel_stats', 'random_crop_flip', 'CifarLoader',
            'cifar_loaders', 'plain_cnn', 'activation_stds', 'conv_stack', 'DeviceAutocast', 'train_speed',
-           'release_memory', 'ReleaseMemory', 'cifar_learner', 'relu_stats', 'show_activation_stats', 'BatchNorm2d',
-           'PadShortcut', 'BasicBlock', 'cifar_resnet', 'compare_training', 'plot_degradation', 'conv_grad_norms',
-           'Bottleneck', 'macs', 'ResNet', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'stage_table',
-           'train_recipe', 'flip_tta_accuracy', 'epochs_for_budget', 'Mul', 'ConvGroup', 'fast_net', 'init_whitening',
-           'Lookahead', 'ValidateLastEpoch', 'FreezeBiasAfter', 'train_fast', 'check_kaiming_std', 'check_fold_bn',
-           'check_resnet_params']
+           'release_memory', 'ReleaseMemory', 'ValidateLastEpoch', 'cifar_learner', 'relu_stats',
+           'show_activation_stats', 'BatchNorm2d', 'seed_table', 'PadShortcut', 'BasicBlock', 'cifar_resnet',
+           'compare_training', 'plot_degradation', 'conv_grad_norms', 'calibrate_bn', 'Bottleneck', 'macs', 'ResNet',
+           'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'stage_table', 'train_recipe',
+           'flip_tta_accuracy', 'Mul', 'ConvGroup', 'fast_net', 'init_whitening', 'Lookahead', 'FreezeBiasAfter',
+           'train_fast', 'epochs_for_budget', 'check_kaiming_std', 'check_fold_bn', 'check_resnet_params']
 
 # %% ../nbs/04_resnet.ipynb #22509df3
 @lru_cache(maxsize=None)
@@ -65,8 +67,8 @@ def jpeg_settings(
 # %% ../nbs/04_resnet.ipynb #aba6de02
 def show_cifar(
     x:torch.Tensor,        # uint8 images N×3×H×W
-    y=None,                # class indices, N (None: no class names)
-    titles=None,           # titles instead of class names
+    y:torch.Tensor|None=None, # class indices, N (None: no class names)
+    titles:list|None=None, # titles instead of class names
     nrows:int=2,           # rows of the grid
     classes=CIFAR_CLASSES, # names of the classes
 ):                         # the figure
@@ -84,36 +86,55 @@ def show_cifar(
 
 # %% ../nbs/04_resnet.ipynb #c8381007
 def channel_stats(
-    x:torch.Tensor, # uint8 images N×C×H×W
+    x:torch.Tensor, # images N×C×H×W: uint8 (0..255), or floats on the 0..255 scale
 ) -> tuple:         # (mean, std) per channel, on the 0..1 scale
-    "Per-channel mean and standard deviation of uint8 images, as fractions of 255."
+    "Per-channel mean and standard deviation of images, as fractions of 255."
     if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an N×C×H×W tensor, got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
     if len(x) == 0: raise ValueError("x must hold at least one image")
-    xf = x.double()/255
-    return xf.mean((0, 2, 3)).float(), xf.std((0, 2, 3)).float()
+    if x.dtype != torch.uint8:
+        xf = x.double()/255
+        return xf.mean((0, 2, 3)).float(), xf.std((0, 2, 3)).float()
+    # uint8: count how often each of the 256 values occurs in each channel; mean and std follow exactly from the counts
+    counts = torch.stack([torch.bincount(x[:, c].reshape(-1), minlength=256) for c in range(x.shape[1])]).double()
+    v, n = torch.arange(256, dtype=torch.float64)/255, counts.sum(1)
+    mean = (counts*v).sum(1)/n
+    var = (counts*(v - mean[:, None])**2).sum(1)/(n - 1).clamp_min(1)
+    return mean.float(), var.sqrt().float()
 
 # %% ../nbs/04_resnet.ipynb #cc3f6ed1
+def _crop_flip(
+    x:torch.Tensor,       # images N×C×H×W
+    dy:torch.Tensor|None, # row offset of each crop, 0..2*pad (None: no crop)
+    dx:torch.Tensor|None, # column offset of each crop
+    flips:torch.Tensor|None, # True where an image is mirrored (None: none)
+    pad:int,              # padding on each side
+    pad_mode:str,         # 'constant' or 'reflect'
+) -> torch.Tensor:        # the cropped and flipped images
+    "Crop each image of `x`, padded by `pad`, at its offsets, and mirror those marked in `flips`."
+    n, c, h, w = x.shape
+    if pad:
+        xp = F.pad(x, (pad,)*4) if pad_mode == 'constant' else F.pad(x.float(), (pad,)*4, mode='reflect').to(x.dtype)
+        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+        x = xp[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    if flips is not None: x = torch.where(flips[:, None, None, None], x.flip(3), x)
+    return x
+
 def random_crop_flip(
     x:torch.Tensor,       # images N×C×H×W (uint8 or float)
     pad:int=4,            # pixels of padding on each side; crops are offset by 0..2*pad
     flip:bool=True,       # also flip a random half of the images left-right
     pad_mode:str='constant', # 'constant' (zeros) or 'reflect'
-    generator=None,       # a `torch.Generator` for reproducible draws (None: the global one)
+    generator:torch.Generator|None=None, # for reproducible draws (None: the global generator)
 ) -> torch.Tensor:        # the augmented images, same shape and dtype
     "Batched random crop after padding, and random horizontal flip."
     if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an N×C×H×W tensor, got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
     if not isinstance(pad, int) or isinstance(pad, bool) or pad < 0: raise ValueError(f"pad must be an int >= 0, got {pad!r}")
     if pad_mode not in ('constant', 'reflect'): raise ValueError(f"pad_mode must be 'constant' or 'reflect', got {pad_mode!r}")
-    n, c, h, w = x.shape
-    if pad:
-        xp = F.pad(x, (pad,)*4) if pad_mode == 'constant' else F.pad(x.float(), (pad,)*4, mode='reflect').to(x.dtype)
-        dy, dx = (torch.randint(0, 2*pad + 1, (n,), generator=generator) for _ in range(2))
-        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-        x = xp[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
-    if flip:
-        x = torch.where((torch.rand(n, generator=generator) < 0.5)[:, None, None, None], x.flip(3), x)
-    return x
+    n = len(x)
+    dy, dx = (torch.randint(0, 2*pad + 1, (n,), generator=generator) for _ in range(2)) if pad else (None, None)
+    flips = torch.rand(n, generator=generator) < 0.5 if flip else None
+    return _crop_flip(x, dy, dx, flips, pad, pad_mode)
 
 # %% ../nbs/04_resnet.ipynb #bb872f71
 class CifarLoader(TensorLoader):
@@ -138,9 +159,15 @@ class CifarLoader(TensorLoader):
 
     def __iter__(self):
         mean, std = self.mean.view(1, -1, 1, 1).to(self.x.device), self.std.view(1, -1, 1, 1).to(self.x.device)
-        gen = self.rng.get()   # this pass's generator: the shuffling (in TensorLoader) and the augmentation draw from it
-        for xb, yb in super().__iter__():
-            if self.augment: xb = random_crop_flip(xb, self.pad, pad_mode=self.pad_mode, generator=gen)
+        gen = self.rng.get()   # this pass's generator: one seed for the augmentation, then the shuffling (in TensorLoader)
+        aug = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))   # drawn even without augmentation: the order is the same either way
+        if self.augment:   # every position of the pass gets its crop and flip up front: the same whatever the batch size
+            n, p = len(self.x), self.pad
+            dy, dx, flips = torch.randint(0, 2*p + 1, (n,), generator=aug), torch.randint(0, 2*p + 1, (n,), generator=aug), torch.rand(n, generator=aug) < 0.5
+        for i, (xb, yb) in enumerate(super().__iter__()):
+            if self.augment:
+                at = slice(i*self.bs, i*self.bs + len(xb))
+                xb = _crop_flip(xb, dy[at], dx[at], flips[at], self.pad, self.pad_mode)
             yield ((xb.float()/255 - mean)/std).contiguous(memory_format=torch.channels_last), yb
 
     def new(self, **kwargs):
@@ -181,7 +208,7 @@ def cifar_loaders(
 # %% ../nbs/04_resnet.ipynb #be4531ee
 def plain_cnn(
     depth:int=20,        # layers with weights, 6n+2: 20, 32, 44, 56, 110, ...
-    norm=None,           # a normalisation class called as norm(channels), e.g. nn.BatchNorm2d; None for none
+    norm:type|None=None, # a normalisation class called as norm(channels), e.g. nn.BatchNorm2d; None for none
     init:str='kaiming',  # 'kaiming' (He et al. 2015) or 'default' (PyTorch's own initialisation)
     n_classes:int=10,    # outputs
 ) -> nn.Sequential:      # conv-(norm)-ReLU layers, global average pooling, a linear classifier
@@ -237,8 +264,9 @@ def conv_stack(
 class DeviceAutocast(MixedPrecision):
     "fastai's `MixedPrecision` on whichever device the model is: bfloat16 on capable CPUs, float16 or bfloat16 on GPUs."
     order = 10
+    __signature__ = None   # document this class's own arguments, not those `MixedPrecision` forwards to the gradient scaler
     def __init__(self,
-        dtype=None,   # torch.bfloat16 or torch.float16 (None: `autocast_dtype` of the model's device); autocast is off where that is None
+        dtype:torch.dtype|None=None, # torch.bfloat16 or torch.float16 (None: `autocast_dtype` of the model's device); autocast is off where that is None
     ):
         if dtype not in (None, torch.bfloat16, torch.float16): raise ValueError(f"dtype must be None, torch.bfloat16 or torch.float16, got {dtype!r}")
         super().__init__()
@@ -254,7 +282,7 @@ class DeviceAutocast(MixedPrecision):
 def train_speed(
     model:nn.Module,     # the network (trained in place for a few steps)
     dl,                  # batches of (images, targets)
-    dtype=None,          # autocast format, or None for float32
+    dtype:torch.dtype|None=None, # autocast format, or None for float32
     steps:int=10,        # timed steps, after 3 warm-up steps
     lr:float=0.01,       # SGD learning rate of the steps
 ) -> float:              # images per second (median step)
@@ -283,7 +311,19 @@ def release_memory():
 # %% ../nbs/04_resnet.ipynb #1dcea4c7
 class ReleaseMemory(Callback):
     "After every epoch, hand freed memory back to the OS: hooks that copy activations at every batch otherwise grow the process by gigabytes."
+    def __init__(self): super().__init__()   # no arguments (fastai's `Callback` would list one per training event)
     def after_epoch(self): release_memory()
+
+# %% ../nbs/04_resnet.ipynb #b3c0a1e0
+class ValidateLastEpoch(Callback):
+    "Skip validation except after the last epoch (saves time when only the final model counts); the table shows '–' where it was skipped."
+    order = 60   # after the Recorder (50), so the placeholders follow the training loss
+    def __init__(self): super().__init__()   # no arguments (fastai's `Callback` would list one per training event)
+    def before_validate(self):
+        if self.epoch < self.n_epoch - 1: raise CancelValidException()
+    def after_cancel_validate(self):
+        rec = self.learn.recorder   # keep the columns aligned: one placeholder per validation column (loss and metrics)
+        rec.log += ['–']*(len(rec.metric_names) - len(rec.log) - (1 if rec.add_time else 0))
 
 # %% ../nbs/04_resnet.ipynb #765725a6
 def cifar_learner(
@@ -293,15 +333,20 @@ def cifar_learner(
     label_smoothing:float=0.1,   # share of the target spread over all classes
     mom:float=0.9,               # SGD momentum (`fit_one_cycle` cycles it unless told otherwise)
     amp:bool=True,               # mixed precision through `DeviceAutocast` where the device supports it
-    cbs=None,                    # more fastai callbacks
+    cbs:list|None=None,          # more fastai callbacks
+    progress:bool=True,          # fastprogress's bar and per-epoch table (False: train silently; the page then shows a summary)
     **kwargs,                    # passed to `Learner`
 ) -> Learner:                    # ready for `fit_one_cycle`
     "A fastai `Learner` with this chapter's defaults: SGD with momentum, L2 weight decay, label smoothing, autocast."
     if not 0 <= label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if wd < 0: raise ValueError(f"wd must be >= 0, got {wd}")
+    if not isinstance(progress, bool): raise TypeError(f"progress must be True or False, got {progress!r}")
     cbs = list(cbs or []) + ([DeviceAutocast()] if amp else []) + [ReleaseMemory()]
     learn = Learner(dls, model.to(memory_format=torch.channels_last), loss_func=nn.CrossEntropyLoss(label_smoothing=label_smoothing),
                     opt_func=partial(SGD, mom=mom, decouple_wd=False), wd=wd, metrics=accuracy, cbs=cbs, **kwargs)
+    if not progress:
+        learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, ProgressCallback)])
+        learn.logger = noop
     learn.create_opt()   # fastai exempts the normalisation classes it knows (`norm_types`); also exempt ours, found by their running statistics
     for m in learn.model.modules():
         if hasattr(m, 'running_mean') and not isinstance(m, norm_types):
@@ -324,16 +369,16 @@ def show_activation_stats(
 ):                         # the figure
     "For each run, fastai's `color_dim` histogram of chosen layers and their activation std at every batch."
     if not runs: raise ValueError("runs must name at least one trained Learner")
-    fig, axs = plt.subplots(len(runs), len(layers) + 1, figsize=(3.2*(len(layers) + 1), 2.4*len(runs)), squeeze=False)
-    for row, (name, learn) in zip(axs, runs.items()):
-        stats = learn.activation_stats
+    fig = plt.figure(figsize=(8, 2.5*len(runs)))
+    for sub, (name, learn) in zip(np.atleast_1d(fig.subfigures(len(runs), 1)), runs.items()):
+        stats, row = learn.activation_stats, sub.subplots(1, len(layers) + 1)
+        sub.suptitle(name, fontsize=10)
         for ax, i in zip(row, layers):
             stats.color_dim(i, ax=ax)
-            ax.set_title(f'{name}\nlayer {i + 1}: histogram over batches', fontsize=8)
-        for i in layers: row[-1].plot(stats.layer_stats(i)[1], label=f'layer {i + 1}')
-        row[-1].set(yscale='log', xlabel='batch', ylabel='std of ReLU output'); row[-1].legend(fontsize=8); row[-1].grid(alpha=0.3)
-        row[-1].set_title(name, fontsize=8)
-    fig.tight_layout()
+            ax.set_title(f'ReLU {i + 1}: histogram\nper batch (→)', fontsize=8)
+        for i in layers: row[-1].plot(stats.layer_stats(i)[1], label=f'ReLU {i + 1}')
+        row[-1].set_yscale('log'); row[-1].set_xlabel('batch', fontsize=8); row[-1].set_title('std of output', fontsize=8)
+        row[-1].tick_params(labelsize=8); row[-1].legend(fontsize=7.5); row[-1].grid(alpha=0.3)
     return fig
 
 # %% ../nbs/04_resnet.ipynb #933be306
@@ -366,6 +411,22 @@ class BatchNorm2d(nn.Module):
         else: mean, var = self.running_mean, self.running_var
         x_hat = (x - mean[:, None, None])/torch.sqrt(var[:, None, None] + self.eps)
         return (x_hat*self.weight[:, None, None] + self.bias[:, None, None]).to(dtype)
+
+# %% ../nbs/04_resnet.ipynb #a7d2c4e1
+def seed_table(
+    values:dict,      # (name, seed) -> a number, e.g. an accuracy in percent
+    what:str='',      # what the numbers are, shown above the row names, e.g. 'valid accuracy %'
+    decimals:int=2,   # rounding of the table
+) -> pd.DataFrame:    # one row per name (in first-seen order): a column per seed, their mean and their range (largest minus smallest)
+    "Results of several seeds side by side, with their mean and range: the range is the run-to-run spread."
+    if not values or not all(isinstance(k, tuple) and len(k) == 2 for k in values):
+        raise ValueError("values must map (name, seed) pairs to numbers, e.g. {('ResNet-20', 0): 41.2}")
+    s = pd.Series(values, dtype=float)
+    t = s.unstack(1).reindex(list(dict.fromkeys(k[0] for k in values)))
+    t.columns = [f'seed {c}' for c in t.columns]
+    t['mean'], t['range'] = t.mean(axis=1), t.max(axis=1) - t.min(axis=1)
+    t.index.name = what or None
+    return t.round(decimals)
 
 # %% ../nbs/04_resnet.ipynb #70a11b49
 SHORTCUTS = ('A', 'B', 'C')  # He et al. 2016: A zero-pads where shapes change, B projects where shapes change, C projects everywhere
@@ -451,9 +512,9 @@ def cifar_resnet(
     n_classes:int=10,       # outputs
     deep_stem:bool=False,   # ResNet-C: three 3×3 convolutions instead of one in the stem
     avg_down:bool=False,    # ResNet-D: average-pool then 1×1 conv in downsampling shortcuts (with 'B' or 'C')
-    zero_init:bool=True,    # zero the last BatchNorm scale of each residual block, so it starts as the identity
+    zero_init:bool=False,   # zero the last BatchNorm scale of each residual block, so it starts as the identity (He et al. 2016 did not)
 ) -> nn.Sequential:         # stem, 3 stages of `BasicBlock`s, pooling, classifier
-    "The CIFAR ResNet of He et al. (2016), section 4.2, or its plain twin."
+    "The CIFAR ResNet of He et al. (2016), section 4.2, or its plain twin (the same layers and initialisation, no shortcuts)."
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 8 or (depth - 2) % 6:
         raise ValueError(f"depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, ...), got {depth!r}")
     if shortcut not in ('A', 'B', 'C'): raise ValueError(f"shortcut must be 'A', 'B' or 'C', got {shortcut!r}")
@@ -479,37 +540,45 @@ def compare_training(
     dls,                  # fastai `DataLoaders`
     epochs:int,           # epochs for every model
     lr:float=0.1,         # peak one-cycle learning rate for every model
-    seed:int=0,           # the same seed (initial weights, batches, augmentation) for every model
-    **kwargs,             # passed to `cifar_learner`
-) -> dict:                # name -> dict(losses per batch, errors per epoch, seconds, learner)
-    "Train each model with the same budget and settings; keep what a degradation plot needs."
+    seeds=(0,),           # one run of every model per seed; `seed_everything(seed)` before each run: the same batches, crops and flips for every model
+    every_epoch:bool=True, # validate after every epoch (False: only after the last, which is faster)
+    **kwargs,             # passed to `cifar_learner` (`progress=False` unless given; callbacks in `cbs` are shared by every run)
+) -> dict:                # (name, seed) -> dict(losses per batch, errors per epoch, seconds, learner)
+    "Train each model once per seed with the same budget and settings; keep what a degradation plot and a seed table need."
     if not models: raise ValueError("models must name at least one model builder")
     _check_int(epochs, 'epochs', 1)
+    if not isinstance(seeds, (list, tuple)) or not seeds: raise ValueError(f"seeds must be a non-empty list or tuple of ints, got {seeds!r}")
+    kwargs.setdefault('progress', False)
+    cbs = list(kwargs.pop('cbs', None) or [])
     out = {}
-    for name, make in models.items():
-        seed_everything(seed)
-        learn = cifar_learner(make(), dls, **kwargs)
-        t0 = time.perf_counter()
-        learn.fit_one_cycle(epochs, lr)
-        out[name] = dict(losses=[float(l) for l in learn.recorder.losses], errors=[1 - float(v[2]) for v in learn.recorder.values],
-                         seconds=time.perf_counter() - t0, learner=learn)
+    for seed in seeds:
+        for name, make in models.items():
+            seed_everything(seed)
+            learn = cifar_learner(make(), dls, cbs=cbs + ([] if every_epoch else [ValidateLastEpoch()]), **kwargs)
+            t0 = time.perf_counter()
+            learn.fit_one_cycle(epochs, lr)
+            out[name, seed] = dict(losses=[float(l) for l in learn.recorder.losses], seconds=time.perf_counter() - t0, learner=learn,
+                                   errors=[1 - float(v[2]) if len(v) > 2 and not isinstance(v[2], str) else float('nan') for v in learn.recorder.values])
     return out
 
 # %% ../nbs/04_resnet.ipynb #34f49430
 def plot_degradation(
-    results:dict,          # from `compare_training`; names containing 'plain' are dashed
+    results:dict,          # from `compare_training`: (name, seed) -> run; names containing 'plain' are dashed
     smooth:int=25,         # batches in the moving average of the training loss
 ):                         # the figure
-    "Training loss per batch and test error per epoch of several models, in the style of He et al.'s Fig. 1."
+    "Training loss per batch and validation error per epoch of several models (every seed), in the style of He et al.'s Fig. 1."
     if not results: raise ValueError("results must hold at least one run from `compare_training`")
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for i, (name, r) in enumerate(results.items()):
-        ls, c = ('--' if 'plain' in name else '-'), f'C{i % 10}'
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = list(dict.fromkeys(name for name, _ in results))
+    for (name, seed), r in results.items():
+        i = names.index(name)
+        ls, c, first = ('--' if 'plain' in name else '-'), f'C{i % 10}', seed == min(s for n, s in results if n == name)
         loss = pd.Series(r['losses']).rolling(smooth, min_periods=1).mean()
-        a.plot(loss.index + 1, loss, ls, color=c, label=name)
-        b.plot(range(1, len(r['errors']) + 1), [100*e for e in r['errors']], ls, marker='o', color=c, label=name)
+        kw = dict(color=c, alpha=1 if first else 0.45, label=name if first else None)
+        a.plot(loss.index + 1, loss, ls, **kw)
+        b.plot(range(1, len(r['errors']) + 1), [100*e for e in r['errors']], ls, marker='o', **kw)
     a.set(xlabel='batch', ylabel=f'training loss ({smooth}-batch average)', title='Training loss'); a.grid(alpha=0.3); a.legend()
-    b.set(xlabel='epoch', ylabel='test error (%)', title='Test error'); b.grid(alpha=0.3); b.legend()
+    b.set(xlabel='epoch', ylabel='validation error (%)', title='Validation error'); b.grid(alpha=0.3); b.legend()
     fig.tight_layout()
     return fig
 
@@ -518,13 +587,40 @@ def conv_grad_norms(
     model:nn.Module,    # a network with `nn.Conv2d` layers
     xb:torch.Tensor,    # an input batch
     yb:torch.Tensor,    # its targets
-) -> list:              # the L2 norm of the loss's gradient with respect to each 3×3 convolution's weights, input side first
-    "Gradient norm of every 3×3 convolution's weights after one forward and backward pass in training mode."
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+) -> pd.DataFrame:      # one row per 3×3 convolution, input side first: ‖∇W‖, ‖W‖ and their ratio
+    "Gradient norm, weight norm and their ratio for every 3×3 convolution, after one forward and backward pass in training mode."
+    convs = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
     if not convs: raise ValueError("model has no 3×3 nn.Conv2d")
     model.train(); model.zero_grad()
     F.cross_entropy(model(xb), yb).backward()
-    return [m.weight.grad.norm().item() for m in convs]
+    rows = [dict(layer=n, grad_norm=m.weight.grad.norm().item(), weight_norm=m.weight.norm().item()) for n, m in convs]
+    df = pd.DataFrame(rows).set_index('layer')
+    df['relative'] = df.grad_norm/df.weight_norm   # with BatchNorm after the conv, the loss ignores the scale of W: this is the scale-free size
+    return df
+
+# %% ../nbs/04_resnet.ipynb #c5e8b9d2
+def calibrate_bn(
+    model:nn.Module,   # a network with BatchNorm layers (left in eval mode)
+    x:torch.Tensor,    # a batch of inputs
+) -> nn.Module:        # `model`, whose every BatchNorm's running statistics are now the batch statistics of `x`
+    "Set every BatchNorm's running mean and variance to those of its input on `x`, so that eval mode standardises as a training step on `x` would."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns: raise ValueError("model has no BatchNorm layer to calibrate")
+    momenta, counts = [m.momentum for m in bns], {}
+    hooks = [m.register_forward_pre_hook(lambda m, inp: counts.__setitem__(m, inp[0].numel()//inp[0].shape[1])) for m in bns]
+    for m in bns: m.reset_running_stats(); m.momentum = None   # momentum None: a plain average over the batches seen, here one
+    model.train()
+    try:
+        with torch.no_grad(): model(x)
+    finally:
+        for h in hooks: h.remove()
+        for m, mom in zip(bns, momenta): m.momentum = mom
+        model.eval()
+    for m in bns:   # the running variance is stored unbiased (n/(n-1)); a training step divides by the biased one
+        n = counts[m]
+        m.running_var.mul_((n - 1)/n)
+    return model
 
 # %% ../nbs/04_resnet.ipynb #f63d51cb
 class Bottleneck(nn.Module):
@@ -731,9 +827,10 @@ def train_recipe(
     epochs:int,          # epochs
     n_train:int|None=None, # training images (None: all 50,000)
     n_valid:int|None=None, # held out for validation (None: validate on the 10,000 test images)
-    seed:int=0,          # seed of data order, augmentation and weights' use
+    seed:int=0,          # `seed_everything(seed)` before the loaders are made: the batches, crops and flips
     amp:bool=True,       # mixed precision through `DeviceAutocast`
-    cbs=None,            # more fastai callbacks
+    cbs:list|None=None,  # more fastai callbacks
+    progress:bool=True,  # show fastprogress's per-epoch table
     **recipe,            # overrides of `RECIPE`: bs, lr, pct_start, wd, label_smoothing, augment
 ) -> Learner:            # the trained learner
     "Train `model` with `RECIPE` (or the overrides) using fastai's `fit_one_cycle`."
@@ -742,8 +839,8 @@ def train_recipe(
     if unknown: raise ValueError(f"unknown recipe settings {sorted(unknown)}; allowed: {sorted(RECIPE)}")
     r = RECIPE | recipe
     seed_everything(seed)
-    dls = fastai_loaders(*cifar_loaders(n_train, n_valid, bs=r['bs'], augment=r['augment'], seed=seed))
-    learn = cifar_learner(model, dls, wd=r['wd'], label_smoothing=r['label_smoothing'], amp=amp, cbs=cbs)
+    dls = fastai_loaders(*cifar_loaders(n_train, n_valid, bs=r['bs'], augment=r['augment']))
+    learn = cifar_learner(model, dls, wd=r['wd'], label_smoothing=r['label_smoothing'], amp=amp, cbs=cbs, progress=progress)
     learn.fit_one_cycle(epochs, r['lr'], pct_start=r['pct_start'])
     return learn
 
@@ -774,23 +871,6 @@ def flip_tta_accuracy(
             correct += (logits.argmax(1) == yb).sum().item(); n += len(yb)
     if n == 0: raise ValueError("dl is empty: it must yield at least one batch")
     return correct/n
-
-# %% ../nbs/04_resnet.ipynb #cbfc74a3
-def epochs_for_budget(
-    model:nn.Module,       # the network to be trained (a few steps are taken on a copy)
-    dl,                    # its training batches
-    n_images:int,          # training images per epoch
-    budget_s:float,        # seconds available for the whole run
-    amp:bool=True,         # time with autocast, as the run will train
-    margin:float=0.85,     # share of the budget for training steps; the rest is validation and overhead
-    max_epochs:int=40,     # never more than this (a fast GPU would otherwise get hundreds)
-) -> int:                  # whole epochs, at least 1
-    "How many epochs of `n_images` fit in `budget_s` seconds, from `train_speed` on this machine."
-    if budget_s <= 0: raise ValueError(f"budget_s must be > 0, got {budget_s}")
-    if not 0 < margin <= 1: raise ValueError(f"margin must be in (0, 1], got {margin}")
-    device = next(model.parameters()).device
-    speed = train_speed(copy.deepcopy(model), dl, autocast_dtype(device.type) if amp else None)
-    return max(1, min(max_epochs, int(margin*budget_s*speed/n_images)))
 
 # %% ../nbs/04_resnet.ipynb #7722f7d0
 class Mul(nn.Module):
@@ -864,12 +944,6 @@ class Lookahead(Callback):
         with torch.no_grad():
             for k, s in self.slow.items(): s.lerp_(sd[k], 1 - decay); sd[k].copy_(s)
 
-# %% ../nbs/04_resnet.ipynb #b61a0a70
-class ValidateLastEpoch(Callback):
-    "Skip validation except after the last epoch (saves time when only the final model counts)."
-    def before_validate(self):
-        if self.epoch < self.n_epoch - 1: raise CancelValidException()
-
 # %% ../nbs/04_resnet.ipynb #5d0cac28
 class FreezeBiasAfter(Callback):
     "Stop training the first layer's bias after `epochs` epochs."
@@ -894,17 +968,36 @@ def train_fast(
     seed:int=0,            # seed of everything random
     lookahead:bool=True,   # use `Lookahead`
     amp:bool=True,         # mixed precision through `DeviceAutocast`
+    widths=(64, 256, 256), # channels of `fast_net`'s three conv groups
+    bs:int=1024,           # batch size
+    progress:bool=True,    # show fastprogress's per-epoch table
 ) -> Learner:              # the trained learner
     "Train `fast_net` with the speed-record recipe on fastai's `fit_one_cycle`."
     _check_int(epochs, 'epochs', 1)
     seed_everything(seed)
-    train_dl, valid_dl = cifar_loaders(n_train, n_valid, bs=1024, seed=seed, pad=2, pad_mode='reflect')
-    model = fast_net()
-    init_whitening(model[0], next(iter(train_dl.new(shuffle=False, augment=False, bs=5000)))[0])
+    model = fast_net(widths)   # before the data: a bad `widths` is refused without loading anything
+    train_dl, valid_dl = cifar_loaders(n_train, n_valid, bs=bs, pad=2, pad_mode='reflect')
+    init_whitening(model[0], next(iter(train_dl.new(shuffle=False, augment=False, bs=min(5000, train_dl.n), drop_last=False)))[0])
     cbs = [FreezeBiasAfter(3), ValidateLastEpoch()] + ([Lookahead()] if lookahead else [])
-    learn = cifar_learner(model, fastai_loaders(train_dl, valid_dl), wd=1.3e-3, label_smoothing=0.2, mom=0.85, amp=amp, cbs=cbs, splitter=_fast_splitter)
+    learn = cifar_learner(model, fastai_loaders(train_dl, valid_dl), wd=1.3e-3, label_smoothing=0.2, mom=0.85, amp=amp, cbs=cbs,
+                          splitter=_fast_splitter, progress=progress)
     learn.fit_one_cycle(epochs, slice(lr, 64*lr), pct_start=0.23, div=5, div_final=14, moms=(0.85, 0.85, 0.85))
     return learn
+
+# %% ../nbs/04_resnet.ipynb #e4f2a6b8
+def epochs_for_budget(
+    speed:float,           # training images per second, e.g. from `train_speed`
+    n_images:int,          # training images per epoch
+    budget_s:float,        # seconds available for the whole run
+    margin:float=0.85,     # share of the budget for training steps; the rest is validation and overhead
+    max_epochs:int=40,     # never more than this (a fast GPU would otherwise get hundreds)
+) -> int:                  # whole epochs, at least 1
+    "How many whole epochs of `n_images` fit in `budget_s` seconds at `speed` images per second, keeping a margin."
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed > 0: raise ValueError(f"speed must be a number > 0 (images per second), got {speed!r}")
+    _check_int(n_images, 'n_images', 1)
+    if budget_s <= 0: raise ValueError(f"budget_s must be > 0, got {budget_s}")
+    if not 0 < margin <= 1: raise ValueError(f"margin must be in (0, 1], got {margin}")
+    return max(1, min(max_epochs, int(margin*budget_s*speed/n_images)))
 
 # %% ../nbs/04_resnet.ipynb #93e370e9
 def check_kaiming_std(
@@ -920,10 +1013,11 @@ def check_fold_bn(
     fold, # your function fold(conv, bn) -> nn.Conv2d
 ) -> bool:  # whether it is right
     "Exercise 2: a convolution with batch normalisation folded in must equal conv then BN in eval mode."
-    torch.manual_seed(0)
-    conv, bn = nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
-    bn.running_mean.uniform_(-1, 1); bn.running_var.uniform_(0.5, 2); bn.weight.data.uniform_(0.5, 2); bn.bias.data.uniform_(-1, 1)
-    bn.eval(); x = torch.randn(2, 3, 8, 8)
+    with torch.random.fork_rng(devices=[]):   # a fixed test case that leaves the learner's random state as it was
+        torch.manual_seed(0)
+        conv, bn = nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+        bn.running_mean.uniform_(-1, 1); bn.running_var.uniform_(0.5, 2); bn.weight.data.uniform_(0.5, 2); bn.bias.data.uniform_(-1, 1)
+        bn.eval(); x = torch.randn(2, 3, 8, 8)
     try:
         folded = fold(conv, bn)
         ok = isinstance(folded, nn.Conv2d) and torch.allclose(folded(x), bn(conv(x)), atol=1e-4)

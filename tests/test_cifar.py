@@ -1,5 +1,5 @@
 "Tests of chapter 04's CIFAR side: `load_cifar`, batched augmentation, loaders, from-scratch BatchNorm, CIFAR networks, autocast, recipes."
-import math, shutil, warnings
+import copy, inspect, math, shutil, warnings
 
 import numpy as np
 import pytest
@@ -59,6 +59,8 @@ def test_channel_stats_match_numpy():
     np.testing.assert_allclose(mean.numpy(), a.mean((0, 2, 3)), rtol=1e-5)
     np.testing.assert_allclose(std.numpy(), a.std((0, 2, 3), ddof=1), rtol=1e-5)
     with pytest.raises(ValueError, match='at least one image'): channel_stats(_u8(0, 3, 5, 5))
+    fm, fs = channel_stats(x.float())   # the float path (the uint8 path counts values) gives the same numbers
+    torch.testing.assert_close((fm, fs), (mean, std))
 
 
 def test_cifar_loader_standardises_in_channels_last():
@@ -144,11 +146,21 @@ def test_cifar_resnet_variants_run(kw):
     assert out.shape == (2, kw.get('n_classes', 10))
 
 
-def test_cifar_resnet_starts_as_identity_blocks():
-    model = cifar_resnet(20).eval()
+def test_cifar_resnet_zero_init_starts_as_identity_blocks():
+    model = cifar_resnet(20, zero_init=True).eval()
     blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
     x = torch.relu(torch.randn(2, 16, 8, 8))
     torch.testing.assert_close(blocks[0](x), x)   # zero-initialised last BN: the block is relu(x + 0) = x for x >= 0
+
+
+@pytest.mark.parametrize('depth', [8, 20, 56])
+def test_plain_and_residual_twins_start_from_the_same_weights(depth):
+    "The degradation experiment compares the shortcut alone: after the same seed, a ResNet and its plain twin hold the same initial tensors."
+    seed_everything(0); res = cifar_resnet(depth)
+    seed_everything(0); plain = cifar_resnet(depth, residual=False)
+    a, b = res.state_dict(), plain.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in res.modules() if isinstance(m, nn.BatchNorm2d))   # no zero-initialised scale
 
 
 @pytest.mark.parametrize('kw,match', [(dict(depth=21), 'depth must be 6n\\+2'), (dict(depth=2), 'depth must be 6n\\+2'), (dict(depth=20.0), 'depth must be 6n\\+2'),
@@ -181,9 +193,44 @@ def test_kaiming_keeps_variance_default_shrinks_it():
 
 def test_conv_grad_norms():
     xb, yb = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
-    g = conv_grad_norms(cifar_resnet(8, zero_init=False), xb, yb)
-    assert len(g) == 7 and all(v > 0 for v in g)
+    model = cifar_resnet(8)
+    g = conv_grad_norms(model, xb, yb)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(g) == len(convs) == 7 and list(g.columns) == ['grad_norm', 'weight_norm', 'relative'] and (g.grad_norm > 0).all()
+    torch.testing.assert_close(torch.tensor(g.grad_norm.values, dtype=torch.float32), torch.stack([m.weight.grad.norm() for m in convs]))
+    torch.testing.assert_close(torch.tensor(g.relative.values), torch.tensor((g.grad_norm/g.weight_norm).values))
     with pytest.raises(ValueError, match='no 3×3'): conv_grad_norms(nn.Sequential(nn.Flatten(), nn.Linear(3072, 10)), xb, yb)
+
+
+def test_relative_gradient_ignores_the_weights_scale():
+    "With BatchNorm after every convolution, scaling a convolution's weights leaves the loss alone: ‖∇W‖/‖W‖ is scale-free."
+    xb, yb = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 10
+    seed_everything(0); a = cifar_resnet(8)
+    seed_everything(0); b = cifar_resnet(8)
+    with torch.no_grad(): b[0].weight.mul_(10)
+    ga, gb = conv_grad_norms(a, xb, yb), conv_grad_norms(b, xb, yb)
+    assert gb.grad_norm.iloc[0] == pytest.approx(ga.grad_norm.iloc[0]/10, rel=1e-3)
+    assert gb.relative.iloc[0] == pytest.approx(ga.relative.iloc[0]/100, rel=1e-3)   # ‖∇W‖ ∝ 1/s and ‖W‖ ∝ s
+
+
+def test_calibrate_bn_makes_eval_mode_match_a_training_step():
+    torch.manual_seed(0)
+    model, x = cifar_resnet(8), torch.randn(6, 3, 16, 16)*2 + 1
+    with torch.no_grad(): want = model.train()(x)
+    fresh = copy.deepcopy(model).eval()
+    assert calibrate_bn(model, x) is model and not model.training
+    with torch.no_grad(): got, before = model(x), fresh(x)
+    torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-3)                    # eval mode now standardises like the training step ...
+    assert not torch.allclose(before, want, atol=1e-2)                             # ... which fresh running statistics did not
+    assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, nn.BatchNorm2d))   # the layers' momentum is restored
+    with pytest.raises(ValueError, match='no BatchNorm'): calibrate_bn(nn.Conv2d(3, 3, 1), x)
+
+
+def test_seed_table_columns_mean_and_range():
+    t = seed_table({('b', 0): 40.0, ('a', 0): 30.0, ('b', 1): 44.0, ('a', 1): 29.0}, 'valid accuracy %')
+    assert list(t.index) == ['b', 'a'] and list(t.columns) == ['seed 0', 'seed 1', 'mean', 'range'] and t.index.name == 'valid accuracy %'
+    assert t.loc['b'].tolist() == [40.0, 44.0, 42.0, 4.0] and t.loc['a', 'range'] == 1.0
+    with pytest.raises(ValueError, match='values must map'): seed_table({'a': 1.0})
 
 
 # --- the fast network ---------------------------------------------------------------------------------------------------
@@ -247,6 +294,26 @@ def test_same_seed_gives_same_augmented_batches_and_results():
         learn.fit(2, 0.01)
         return [float(l) for l in learn.recorder.losses]
     assert run() == run()
+
+
+@pytest.mark.parametrize('pad_mode', ['constant', 'reflect'])
+def test_order_and_crops_do_not_depend_on_batch_size_or_augmentation(pad_mode):
+    "The recipe study changes the batch size or switches augmentation off: after the same seed the images still come in the same order, each with the same crop and flip."
+    x = _u8(100, 3, 8, 8, seed=4)
+    dl = CifarLoader(x, torch.arange(100), bs=10, shuffle=True, augment=True, pad=2, pad_mode=pad_mode)   # each image's target is its index
+    def stream(dl, passes=3):
+        seed_everything(5)
+        batches = [(xb, yb) for _ in range(passes) for xb, yb in dl]
+        return torch.cat([yb for _, yb in batches]), torch.cat([xb for xb, _ in batches])
+    order, images = stream(dl)
+    assert sorted(order[:100].tolist()) == list(range(100)) and not torch.equal(order[:100], order[100:200])   # a new order in every pass
+    for other in (dl.new(bs=20), dl.new(bs=30), dl.new(bs=100)):
+        o, im = stream(other)
+        assert torch.equal(o, order) and torch.equal(im, images)
+    o, im = stream(dl.new(augment=False))
+    assert torch.equal(o, order) and not torch.equal(im, images)
+    plain = (x[order].float()/255 - 0.5)/0.25   # CifarLoader's default mean and std
+    assert torch.allclose(im, plain)            # without augmentation: the images themselves
 
 
 @pytest.mark.parametrize('amp', [False, True])
@@ -333,7 +400,55 @@ def test_flip_tta_accuracy_averages_mirror_images():
     assert 0 <= flip_tta_accuracy(model, dl, translate=True) <= 1
 
 
+def test_validate_last_epoch_keeps_the_table_columns():
+    "Skipped validations leave a placeholder in each validation column, so the time stays in the time column."
+    learn = cifar_learner(cifar_resnet(8), _tiny_dls(), amp=False, progress=False, cbs=[ValidateLastEpoch()])
+    logged = []
+    learn.logger = lambda log: logged.append(list(log))
+    learn.fit(3, 0.01)
+    assert learn.recorder.metric_names == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
+    assert [len(row) for row in logged] == [5, 5, 5]
+    assert logged[0][2:4] == ['–', '–'] and logged[1][2:4] == ['–', '–'] and ':' in logged[0][4]
+    assert all(isinstance(v, float) for v in logged[2][1:4])
+    assert isinstance(learn.recorder.values[-1][2], float)
+
+
+def test_callbacks_document_only_their_own_arguments():
+    "fastai's Callback accepts one keyword per training event; the API pages must show only what a reader passes."
+    from nbdev.showdoc import show_doc
+    for cls, params in [(ReleaseMemory, []), (ValidateLastEpoch, []), (DeviceAutocast, ['dtype']), (Lookahead, ['every']), (FreezeBiasAfter, ['epochs'])]:
+        assert list(inspect.signature(cls).parameters) == params, cls
+        assert 'NoneType' not in show_doc(cls)._repr_markdown_() and 'after_create' not in show_doc(cls)._repr_markdown_()
+
+
+def test_compare_training_gives_every_model_the_same_data_per_seed(capsys):
+    models = {'a': lambda: cifar_resnet(8), 'b': lambda: cifar_resnet(8)}
+    out = compare_training(models, _tiny_dls(), 1, lr=0.05, seeds=[0, 1], every_epoch=False, amp=False)
+    assert list(out) == [('a', 0), ('b', 0), ('a', 1), ('b', 1)]
+    assert out['a', 0]['losses'] == out['b', 0]['losses']      # same seed, same model: the same run
+    assert out['a', 0]['losses'] != out['a', 1]['losses']      # another seed: other initial weights
+    assert all(0 <= r['errors'][-1] <= 1 for r in out.values())
+    assert capsys.readouterr().out == ''                        # short runs train silently
+    mine = [[cb for cb in r['learner'].cbs if isinstance(cb, ValidateLastEpoch)] for r in out.values()]
+    assert all(len(m) == 1 for m in mine) and len({id(m[0]) for m in mine}) == len(mine)   # one callback per run, never shared
+    assert all(m[0].learn is r['learner'] for m, r in zip(mine, out.values()))
+    with pytest.raises(ValueError, match='seeds must be'): compare_training(models, _tiny_dls(), 1, seeds=[])
+
+
+def test_epochs_for_budget_from_a_measured_speed():
+    assert epochs_for_budget(1000, 50_000, 900, margin=0.65) == int(0.65*900*1000/50_000) == 11
+    assert epochs_for_budget(1, 50_000, 900) == 1 and epochs_for_budget(1e6, 50_000, 900) == 40
+    with pytest.raises(ValueError, match='speed must be'): epochs_for_budget(0, 50_000, 900)
+    with pytest.raises(ValueError, match='margin must be'): epochs_for_budget(100, 50_000, 900, margin=0)
+
+
 # --- exercise checks ------------------------------------------------------------------------------------------------------
+def test_exercise_checks_leave_the_random_state_alone(capsys):
+    torch.manual_seed(3); want = torch.rand(3)
+    torch.manual_seed(3); check_fold_bn(lambda conv, bn: conv); got = torch.rand(3)
+    assert torch.equal(want, got)
+
+
 def test_exercise_checks_accept_right_and_refuse_wrong_answers(capsys):
     assert check_kaiming_std(math.sqrt(2/576)) and not check_kaiming_std(0.1) and not check_kaiming_std(None)
     assert check_resnet_params(464_154) and not check_resnet_params(464_000)

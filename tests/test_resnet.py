@@ -53,6 +53,17 @@ def test_macs_match_torchvision(name):
     assert round(macs(ours)/1e9, 3) == GMACS[name]
 
 
+@pytest.mark.parametrize('name', DEPTHS)
+def test_first_block_of_stage_1_projects_only_in_bottleneck_networks(name):
+    "ResNet-50/101/152's layer1[0] turns 64 channels into 256 at stride 1, so its shortcut is a projection; ResNet-18/34's is the identity."
+    with torch.device('meta'): ours, tv = BUILDERS[name](), getattr(torchvision.models, name)(weights=None)
+    for m in (ours, tv):
+        first = m.layer1[0]
+        if name in ('resnet18', 'resnet34'): assert first.downsample is None
+        else: assert first.downsample[0].in_channels == 64 and first.downsample[0].out_channels == 256 and first.downsample[0].stride == (1, 1)
+        assert all(b.downsample is None for i in range(1, 5) for b in getattr(m, f'layer{i}')[1:])   # later blocks: identity
+
+
 def test_macs_counts_a_conv_exactly():
     conv = nn.Conv2d(256, 64, 3, padding=1, bias=False)
     assert macs(conv, (256, 56, 56)) == 256*64*9*56*56
