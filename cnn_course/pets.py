@@ -1,4 +1,4 @@
-"""Real photographs of cats and dogs (Oxford-IIIT Pet, 37 breeds): fine-tuning an ImageNet-pretrained network against training chapter 04's ResNet-34 from scratch, a linear probe as the baseline, what the errors and the class imbalance cost, multi-label classification that can say "no pet", Grad-CAM checked against occlusion, and export for inference.
+"""Real photographs of cats and dogs (Oxford-IIIT Pet, 37 breeds, its official split): frozen ImageNet features with a linear probe as the baseline, fastai's `fine_tune` against linear probing then fine-tuning (LP-FT), chapter 04's ResNet-34 from scratch, reading the errors, a multi-label classifier that can say "no pet", Grad-CAM checked against occlusion, and export for inference.
 
 Docs: https://cnn-course.github.io/cnn-course/pets_classification.html.md"""
 
@@ -6,9 +6,11 @@ Docs: https://cnn-course.github.io/cnn-course/pets_classification.html.md"""
 
 # %% ../nbs/05_pets_classification.ipynb #c8ed90e6
 from __future__ import annotations
-import importlib, re
+import copy, importlib, math, re, tempfile
 from collections import Counter
+from functools import partial
 from pathlib import Path
+from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
@@ -16,29 +18,34 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from PIL import Image
-from .core import verdict
+from .core import verdict, autocast_dtype
 from .conv import _check_int
-from .resnet import resnet34, resnet50, DeviceAutocast, ReleaseMemory, autocast_dtype
+from .resnet import resnet34, resnet50, DeviceAutocast, ReleaseMemory
+from fastai.callback.core import Callback, TrainEvalCallback
+from fastai.imports import noop   # the `noop` fastai sets as the logger while validating (fastcore has another)
 from fastai.data.block import DataBlock, CategoryBlock, MultiCategoryBlock
-from fastai.data.transforms import get_image_files, Normalize
+from fastai.data.transforms import get_image_files, Normalize, IndexSplitter
 from fastai.vision.data import ImageBlock
 from fastai.vision.augment import Resize, aug_transforms
 from fastai.vision.learner import create_head
 from fastai.learner import Learner
-from fastai.losses import BCEWithLogitsLossFlat
+from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
 from fastai.optimizer import Adam
 from fastai.metrics import accuracy, accuracy_multi
 from fastai.torch_core import params
 from fastai.callback.schedule import fine_tune, lr_find  # noqa: F401 (add Learner.fine_tune and Learner.lr_find)
 
 # %% auto #0
-__all__ = ['PET_PATTERN', 'FULL_PETS', 'LITE_STATS', 'IMAGENET_STATS', 'LABELS', 'LITE_MODELS', 'IMAGENET_PETS', 'pet_breed',
-           'pet_species', 'pet_labels', 'breed_counts', 'describe_pets', 'check_photos', 'subset_per_breed',
-           'stratified_split', 'stratified_splitter', 'pets_dls', 'imagenet_resnet', 'lite_weights_path',
-           'efficientnet_lite', 'imagenet_top1', 'LiteBody', 'resnet_body', 'body_features', 'body_head_splitter',
-           'pets_learner', 'pooled_features', 'linear_probe', 'per_class_accuracy', 'plot_class_accuracy',
-           'exact_match', 'threshold_sweep', 'grad_cam', 'occlusion_map', 'show_attention', 'top_k',
-           'check_head_params', 'check_multi_hot', 'check_balanced_accuracy']
+__all__ = ['PET_PATTERN', 'FULL_PETS', 'SQUASHED', 'LITE_STATS', 'IMAGENET_STATS', 'LABELS', 'LITE_MODELS', 'IMAGENET_PETS',
+           'BN_STATS', 'CALTECH_WITH_PETS', 'pet_breed', 'pet_species', 'pet_labels', 'breed_counts', 'describe_pets',
+           'official_split', 'photo_sizes', 'check_photos', 'subset_per_breed', 'stratified_split', 'PetLabels',
+           'pets_dls', 'imagenet_resnet', 'lite_weights_path', 'efficientnet_lite', 'imagenet_top1', 'LiteBody',
+           'resnet_body', 'body_features', 'body_head_splitter', 'RunTitle', 'pets_learner', 'pooled_features',
+           'linear_probe', 'predict_items', 'scores', 'FrozenBNStats', 'lpft_learner', 'bn_mode_scores',
+           'start_gradients', 'sign_test', 'per_class_accuracy', 'plot_class_accuracy', 'confused_pairs',
+           'plot_confusion', 'no_pet_photos', 'exact_match', 'threshold_sweep', 'one_breed_labels', 'grad_cam',
+           'occlusion_map', 'show_attention', 'top_k', 'check_head_params', 'check_multi_hot',
+           'check_balanced_accuracy']
 
 # %% ../nbs/05_pets_classification.ipynb #8c80da19
 PET_PATTERN = r'^(.+)_\d+\.jpg$'  # Oxford-IIIT Pet file names: <breed>_<number>.jpg; cat breeds are Capitalised, dog breeds lower case
@@ -68,9 +75,9 @@ def pet_labels(
     return [pet_species(fname), pet_breed(fname)]
 
 # %% ../nbs/05_pets_classification.ipynb #ad6e89ec
-def _check_files(files):
+def _check_files(files, name='files'):
     "Refuse a single path where a list of paths belongs (a str would be walked character by character)."
-    if isinstance(files, (str, Path)) or not hasattr(files, '__iter__'): raise TypeError(f"files must be a list of photo paths, got {type(files).__name__}")
+    if isinstance(files, (str, Path)) or not hasattr(files, '__iter__'): raise TypeError(f"{name} must be a list of photo paths, got {type(files).__name__}")
 
 def breed_counts(
     files, # photo paths
@@ -82,15 +89,44 @@ def breed_counts(
     return df.sort_values(['photos', 'breed'], ascending=[False, True]).reset_index(drop=True)
 
 # %% ../nbs/05_pets_classification.ipynb #8dee36d2
-FULL_PETS = 7390  # photos in the complete Oxford-IIIT Pet set
+FULL_PETS = 7390  # photos in the complete Oxford-IIIT Pet set (as fastai's URLs.PETS holds it)
 
 def describe_pets(
     files, # photo paths found
-) -> str:  # e.g. 'Oxford-IIIT Pet subset: 1,037 of 7,390 photos, 37 breeds'
+) -> str:  # e.g. 'Oxford-IIIT Pet subset: 2,940 of 7,390 photos, 37 breeds'
     "Name which copy of the data set `files` is: the full set or a subset."
     _check_files(files)
     n, nb = len(files), len({pet_breed(f) for f in files})
     return f"Oxford-IIIT Pet, full set: {n:,} photos, {nb} breeds" if n >= FULL_PETS else f"Oxford-IIIT Pet subset: {n:,} of {FULL_PETS:,} photos, {nb} breeds"
+
+# %% ../nbs/05_pets_classification.ipynb #0e0dc033
+def official_split(
+    path, # the Oxford-IIIT Pet folder (holding `images/` and `annotations/`)
+) -> tuple: # (trainval photos, test photos): the paths of the listed photos that are present, in the lists' order
+    "The data set's own split, read from `annotations/trainval.txt` and `annotations/test.txt`."
+    if not isinstance(path, (str, Path)): raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    path = Path(path)
+    lists = [path/'annotations'/name for name in ('trainval.txt', 'test.txt')]
+    missing = [p.name for p in lists if not p.is_file()]
+    if missing or not (path/'images').is_dir(): raise ValueError(f"path must be the Oxford-IIIT Pet folder holding images/ and annotations/trainval.txt, test.txt; {path} lacks {missing or ['images/']}")
+    have = {f.stem: f for f in get_image_files(path/'images')}
+    def read(p): return [have[w[0]] for line in p.read_text().splitlines() if (w := line.split()) and not w[0].startswith('#') and w[0] in have]
+    return tuple(read(p) for p in lists)
+
+# %% ../nbs/05_pets_classification.ipynb #8265e191
+SQUASHED = (299, 299)  # width and height of the squashed copies (see below)
+
+def photo_sizes(
+    files, # photo paths
+) -> pd.DataFrame: # file, width, height, and whether the photo is exactly `SQUASHED` in size
+    "Width and height of every photo, read from the file headers."
+    _check_files(files)
+    rows = []
+    for f in files:
+        with Image.open(f) as im: rows.append(dict(file=Path(f).name, width=im.size[0], height=im.size[1]))
+    df = pd.DataFrame(rows, columns=['file', 'width', 'height'])
+    df['squashed'] = (df.width == SQUASHED[0]) & (df.height == SQUASHED[1])
+    return df
 
 # %% ../nbs/05_pets_classification.ipynb #36a45219
 _FORMATS = {'.jpg': 'JPEG', '.jpeg': 'JPEG', '.png': 'PNG', '.gif': 'GIF', '.bmp': 'BMP', '.webp': 'WEBP'}  # file suffix -> PIL format
@@ -120,7 +156,7 @@ def subset_per_breed(
     "At most `n` randomly chosen photos of each breed."
     if n is None: return list(files)
     _check_files(files)
-    n = _check_int(n, 'n', 2)   # a breed needs a training and a validation photo
+    n = _check_int(n, 'n', 1)
     rng = np.random.default_rng(seed)
     by_breed = {}
     for i, f in enumerate(files): by_breed.setdefault(pet_breed(f), []).append(i)
@@ -147,16 +183,6 @@ def stratified_split(
         valid += idx[:k].tolist(); train += idx[k:].tolist()
     return sorted(train), sorted(valid)
 
-# %% ../nbs/05_pets_classification.ipynb #79addf57
-def stratified_splitter(
-    valid_pct:float=0.2, # share of each breed held out
-    seed:int=42,         # random seed
-):                       # a fastai splitter: items -> (train indices, valid indices)
-    "A `DataBlock` splitter that holds out `valid_pct` of every breed."
-    stratified_split(['a', 'a'], valid_pct, seed)   # check the arguments now, not at the first batch
-    def _split(items): return stratified_split([pet_breed(f) for f in items], valid_pct, seed)
-    return _split
-
 # %% ../nbs/05_pets_classification.ipynb #28271aeb
 LITE_STATS = ([127/255]*3, [128/255]*3)  # EfficientNet-Lite inputs: (pixel - 127)/128 for pixels in 0..255, as mean/std of 0..1 images
 IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # torchvision's ImageNet models: per-channel mean/std of 0..1 images
@@ -165,31 +191,44 @@ def _check_stats(stats):
     "Refuse anything but a (mean, std) pair."
     if not (isinstance(stats, (tuple, list)) and len(stats) == 2): raise TypeError(f"stats must be a (mean, std) pair such as LITE_STATS or IMAGENET_STATS, got {stats!r}")
 
-# %% ../nbs/05_pets_classification.ipynb #f623ecc4
+# %% ../nbs/05_pets_classification.ipynb #c359ed5f
 LABELS = ('species', 'breed', 'multi')  # what `pets_dls` can label: cat/dog, the 37 breeds, or both at once
 
+class PetLabels:
+    "A `DataBlock`'s `get_y` for pet photos: the species, the breed, or both as a list ('multi'); an empty list for a photo with no pet."
+    def __init__(self,
+        label:str='breed', # 'species', 'breed' or 'multi'
+        no_pet=(),         # paths of photos that show no pet ('multi' only: a single-label task must name a class)
+    ):
+        if label not in LABELS: raise ValueError(f"label must be one of {LABELS}, got {label!r}")
+        _check_files(no_pet, 'no_pet')
+        self.label, self.no_pet = label, {Path(f) for f in no_pet}
+        if self.no_pet and label != 'multi': raise ValueError(f"no_pet needs label='multi': a single-label task must name a class for every photo, got label={label!r}")
+    def __call__(self, f): return [] if Path(f) in self.no_pet else dict(species=pet_species, breed=pet_breed, multi=pet_labels)[self.label](f)
+
+# %% ../nbs/05_pets_classification.ipynb #f623ecc4
 def pets_dls(
-    path,                 # the data set folder (holding `images/`)
+    path,                 # the folder the `DataLoaders` belong to (fastai's `path`), e.g. the data set's
+    train,                # training photos (paths)
+    valid,                # validation photos (paths)
     label:str='breed',    # 'species' (cat/dog), 'breed' (37 classes) or 'multi' (species and breed as a multi-hot target)
-    files=None,           # the photos to use (None: every image in `path/'images'`)
-    size:int=224,         # final training and validation size, after the batch augmentation
+    size:int=224,         # final training and evaluation size, after the batch augmentation
     presize:int=320,      # size of the per-photo resize before augmentation (presizing)
     bs:int=32,            # batch size
     stats=LITE_STATS,     # (mean, std) for `Normalize`: what the pretrained weights expect
-    valid_pct:float=0.2,  # share of each breed held out
-    seed:int=42,          # seed of the split
+    no_pet=(),            # photos among `train` and `valid` that show no pet: an empty label list ('multi' only)
 ):                        # fastai `DataLoaders`
-    "fastai `DataLoaders` for the pet photos: labels from file names, a stratified split, presizing, batch augmentation."
-    if label not in LABELS: raise ValueError(f"label must be one of {LABELS}, got {label!r}")
+    "fastai `DataLoaders` for pet photos: labels from file names, the given training and validation photos, presizing, batch augmentation."
+    for name, items in dict(train=train, valid=valid).items():
+        _check_files(items, name)
+        if len(items) == 0: raise ValueError(f"{name} must hold at least one photo")
+    get_y = PetLabels(label, no_pet)
     for name, v in dict(size=size, presize=presize, bs=bs).items(): _check_int(v, name, 1)
     if presize < size: raise ValueError(f"presize must be at least size ({size}), got {presize}")
-    if files is None and not (Path(path)/'images').is_dir(): raise ValueError(f"path must be the Oxford-IIIT Pet folder holding images/, got {path} (no images/ there)")
-    items = list(files) if files is not None else get_image_files(Path(path)/'images')
-    if not items: raise ValueError(f"files: no photos found (path {path})")
     _check_stats(stats)
-    get_y = dict(species=pet_species, breed=pet_breed, multi=pet_labels)[label]
-    block = MultiCategoryBlock if label == 'multi' else CategoryBlock
-    db = DataBlock(blocks=(ImageBlock, block), get_y=get_y, splitter=stratified_splitter(valid_pct, seed),
+    items = list(train) + list(valid)
+    db = DataBlock(blocks=(ImageBlock, MultiCategoryBlock if label == 'multi' else CategoryBlock), get_y=get_y,
+                   splitter=IndexSplitter(range(len(train), len(items))),
                    item_tfms=Resize(presize), batch_tfms=[*aug_transforms(size=size, min_scale=0.75), Normalize.from_stats(*stats)])
     return db.dataloaders(items, bs=bs, num_workers=0, path=Path(path))
 
@@ -295,7 +334,32 @@ def body_head_splitter(
     if not isinstance(model, nn.Sequential) or len(model) != 2: raise TypeError(f"model must be nn.Sequential(body, head), got {type(model).__name__}")
     return [params(model[0]), params(model[1])]
 
+# %% ../nbs/05_pets_classification.ipynb #84ffd079
+class RunTitle(Callback):
+    "Print a title line as each training run starts, so that a page showing several training tables says which is which."
+    order = 50   # before fastai's ProgressCallback (60) starts its table
+    def __init__(self,
+        title:str, # what is trained, e.g. 'EfficientNet-Lite0, fastai fine_tune'
+    ):
+        if not isinstance(title, str) or not title.strip(): raise TypeError(f"title must be a non-empty str, got {title!r}")
+        self.title = title
+    def before_fit(self):
+        if self.learn.logger is noop: return   # not a training run: validate, get_preds and lr_find turn logging off, and show no table
+        frozen = getattr(self.learn.opt, 'frozen_idx', 0) > 0
+        print(f"run: {self.title}, {self.n_epoch} epoch{'s' if self.n_epoch != 1 else ''}{', body frozen' if frozen else ''}")
+
 # %% ../nbs/05_pets_classification.ipynb #35f0cc4d
+def _learner(dls, model, cbs, amp, **kwargs) -> Learner:
+    "A fastai `Learner` with Adam, autocast where it helps, and fastai's temporary files in the temporary folder."
+    cbs = list(cbs or []) + ([DeviceAutocast()] if amp else []) + [ReleaseMemory()]
+    kwargs.setdefault('model_dir', Path(tempfile.gettempdir())/'cnn_course_models')
+    return Learner(dls, model.to(memory_format=torch.channels_last), opt_func=Adam, cbs=cbs, **kwargs)
+
+def _check_learner_args(dls, body, amp):
+    if not isinstance(body, nn.Module): raise TypeError(f"body must be an nn.Module, got {type(body).__name__}")
+    if not isinstance(amp, bool): raise TypeError(f"amp must be True or False, got {amp!r}")
+    if not hasattr(dls, 'train_ds') or not hasattr(dls, 'c'): raise TypeError(f"dls must be fastai DataLoaders from `pets_dls`, got {type(dls).__name__}")
+
 def _prior_linear(lin:nn.Linear, dls) -> nn.Linear:
     "A copy of `lin` with a bias set to each label's log-odds in the training set, so that sigmoid outputs start at the labels' frequencies."
     targets = torch.stack([dls.train_ds.tls[1][i] for i in range(len(dls.train_ds))]).float()   # labels only: no photo is opened
@@ -309,67 +373,215 @@ def pets_learner(
     body:nn.Module,          # images -> feature maps (`LiteBody`, `resnet_body`)
     pretrained:bool=True,    # True: start with the body frozen, as `vision_learner` does for pretrained bodies
     amp:bool=True,           # autocast through `DeviceAutocast` where the device supports it
-    cbs=None,                # more fastai callbacks
+    cbs:list|None=None,      # more fastai callbacks
     **kwargs,                # passed to `Learner` (e.g. `loss_func`, `metrics`)
 ) -> Learner:
     "Like `vision_learner`, for any body: a new head, body and head as two parameter groups, the body frozen; for multi-label data, output biases at the labels' log-odds."
-    if not isinstance(body, nn.Module): raise TypeError(f"body must be an nn.Module, got {type(body).__name__}")
     if not isinstance(pretrained, bool): raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
-    if not hasattr(dls, 'train_ds') or not hasattr(dls, 'c'): raise TypeError(f"dls must be fastai DataLoaders from `pets_dls`, got {type(dls).__name__}")
+    _check_learner_args(dls, body, amp)
     multi = isinstance(dls.loss_func, BCEWithLogitsLossFlat)
     kwargs.setdefault('metrics', accuracy_multi if multi else accuracy)
     head = create_head(body_features(body), dls.c)
     if multi: head[-1] = _prior_linear(head[-1], dls)
-    model = nn.Sequential(body, head).to(memory_format=torch.channels_last)
-    cbs = list(cbs or []) + ([DeviceAutocast()] if amp else []) + [ReleaseMemory()]
-    learn = Learner(dls, model, opt_func=Adam, cbs=cbs, splitter=body_head_splitter, **kwargs)
+    learn = _learner(dls, nn.Sequential(body, head), cbs, amp, splitter=body_head_splitter, **kwargs)
     if pretrained: learn.freeze()
     return learn
 
 # %% ../nbs/05_pets_classification.ipynb #82c744af
 def pooled_features(
     body:nn.Module, # images -> feature maps (frozen: run in eval mode without gradients)
-    dls,            # `DataLoaders` whose validation transforms (no augmentation) prepare the photos
-    items,          # photo paths
+    dls,            # `DataLoaders` whose evaluation transforms (no augmentation) prepare the photos
+    items,          # photo paths (or images)
+    flip:bool=False,# also run the mirrored photos and average the two
 ) -> torch.Tensor:  # N×C features: each map averaged over the image
     "Run `body` over `items` and average-pool its feature maps."
     if not isinstance(body, nn.Module): raise TypeError(f"body must be an nn.Module, got {type(body).__name__}")
     if len(items) == 0: raise ValueError("items must hold at least one photo")
+    if not isinstance(flip, bool): raise TypeError(f"flip must be True or False, got {flip!r}")
     body.eval(); feats = []
     dev = next(body.parameters()).device
-    dtype = autocast_dtype(dev.type)   # chapter 04: bf16 where the device supports it, else no autocast
+    dtype = autocast_dtype(dev.type)   # bf16 where the device supports it, else no autocast
     with torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-        for (xb,) in dls.test_dl(items): feats.append(body(xb.to(dev)).float().mean((2, 3)).cpu())
+        for (xb,) in dls.test_dl(items):
+            xb = xb.to(dev).as_subclass(torch.Tensor)
+            f = body(xb).float().mean((2, 3))
+            if flip: f = (f + body(xb.flip(3)).float().mean((2, 3)))/2
+            feats.append(f.cpu())
     return torch.cat(feats)
 
 # %% ../nbs/05_pets_classification.ipynb #28becb33
 def linear_probe(
     x_train:torch.Tensor, # N×C features
-    y_train:torch.Tensor, # N class indices
+    y_train:torch.Tensor, # N class indices, or N×L multi-hot targets (floats) for one sigmoid per label
     x_valid:torch.Tensor, # M×C features
-    y_valid:torch.Tensor, # M class indices
-    wd:float=1e-4,        # L2 penalty on the weights
+    y_valid:torch.Tensor, # M class indices, or M×L multi-hot targets
+    wd:float=1e-4,        # L2 penalty on the weights (on standardised features)
     steps:int=200,        # L-BFGS iterations at most
-) -> tuple:               # (valid accuracy in %, the fitted nn.Linear on standardised features)
+) -> tuple:               # (valid accuracy in %, the fitted nn.Linear, which applies to raw features)
     "Logistic regression on frozen features (standardised with the training mean and std), fitted by full-batch L-BFGS."
+    x_train, y_train, x_valid, y_valid = (torch.as_tensor(t).as_subclass(torch.Tensor) for t in (x_train, y_train, x_valid, y_valid))   # plain tensors, not fastai's
     if x_train.ndim != 2 or x_valid.ndim != 2 or x_train.shape[1] != x_valid.shape[1]:
         raise ValueError(f"x_train and x_valid must be N×C and M×C with the same C, got {tuple(x_train.shape)} and {tuple(x_valid.shape)}")
-    if len(x_train) != len(y_train) or len(x_valid) != len(y_valid): raise ValueError("y_train and y_valid must have one class index per row of x_train and x_valid")
+    if len(x_train) != len(y_train) or len(x_valid) != len(y_valid): raise ValueError("y_train and y_valid must have one target per row of x_train and x_valid")
     if isinstance(wd, bool) or not isinstance(wd, (int, float)) or wd < 0: raise ValueError(f"wd must be a number >= 0, got {wd!r}")
     _check_int(steps, 'steps', 1)
-    if y_train.is_floating_point() or y_valid.is_floating_point(): raise TypeError("y_train and y_valid must hold integer class indices")
+    multi = y_train.ndim == 2
+    if multi != (y_valid.ndim == 2) or multi != y_train.is_floating_point() or multi != y_valid.is_floating_point() or (multi and y_train.shape[1] != y_valid.shape[1]):
+        raise TypeError("y_train and y_valid must both hold integer class indices (1-D), or both multi-hot float targets with the same number of labels (2-D)")
     if len(x_train) < 2: raise ValueError(f"x_train must have at least 2 rows to standardise, got {len(x_train)}")
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6
     xt, xv = (x_train - mean)/std, (x_valid - mean)/std
+    n_out = y_train.shape[1] if multi else int(max(y_train.max(), y_valid.max())) + 1
     with torch.random.fork_rng():   # a fixed start, without resetting the caller's random numbers
         torch.manual_seed(0)
-        lin = nn.Linear(xt.shape[1], int(max(y_train.max(), y_valid.max())) + 1)
+        lin = nn.Linear(xt.shape[1], n_out)
+    loss_fn = F.binary_cross_entropy_with_logits if multi else F.cross_entropy
     opt = torch.optim.LBFGS(lin.parameters(), lr=1, max_iter=steps, history_size=20, line_search_fn='strong_wolfe')
     def closure():
-        opt.zero_grad(); loss = F.cross_entropy(lin(xt), y_train) + wd*lin.weight.pow(2).sum(); loss.backward(); return loss
+        opt.zero_grad(); loss = loss_fn(lin(xt), y_train) + wd*lin.weight.pow(2).sum(); loss.backward(); return loss
     opt.step(closure)
-    with torch.no_grad(): acc = (lin(xv).argmax(1) == y_valid).float().mean().item()*100
-    return acc, lin
+    with torch.no_grad():
+        out = lin(xv)
+        acc = (((out > 0) == y_valid.bool()).all(1) if multi else out.argmax(1) == y_valid).float().mean().item()*100
+        raw = nn.Linear(lin.in_features, n_out)   # the same layer on raw features: W(x - mean)/std + b
+        raw.weight.copy_(lin.weight/std); raw.bias.copy_(lin.bias - (lin.weight*mean/std).sum(1))
+    return acc, raw
+
+# %% ../nbs/05_pets_classification.ipynb #3a045aa4
+def predict_items(
+    learn:Learner,  # a trained learner
+    items,          # photo paths (or images)
+    flip:bool=False,# average with the predictions for the mirrored photos (flip TTA)
+    bs:int=64,      # photos per batch
+) -> torch.Tensor:  # N×C probabilities (softmax, or sigmoid for a multi-label learner)
+    "Class probabilities of `learn` for `items`, with the evaluation transforms, in autocast where the device supports it."
+    if not isinstance(learn, Learner): raise TypeError(f"learn must be a fastai Learner, got {type(learn).__name__}")
+    if not isinstance(flip, bool): raise TypeError(f"flip must be True or False, got {flip!r}")
+    if len(items) == 0: raise ValueError("items must hold at least one photo")
+    _check_int(bs, 'bs', 1)
+    model, act = learn.model.eval(), getattr(learn.loss_func, 'activation', partial(F.softmax, dim=1))
+    dev = next(model.parameters()).device
+    dtype = autocast_dtype(dev.type) if any(isinstance(cb, DeviceAutocast) for cb in learn.cbs) else None
+    out = []
+    with torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        for (xb,) in learn.dls.test_dl(items, bs=bs):
+            xb = xb.to(dev).as_subclass(torch.Tensor)
+            p = act(model(xb).float())
+            if flip: p = (p + act(model(xb.flip(3)).float()))/2
+            out.append(p.cpu())
+    return torch.cat(out)
+
+# %% ../nbs/05_pets_classification.ipynb #560ec89c
+def scores(
+    preds,     # predicted class indices
+    targs,     # true class indices
+    squashed,  # one bool per item: True for a squashed copy (see `photo_sizes`)
+) -> dict:     # 'test %': accuracy on all items; 'originals %': on the items not squashed; 'per-breed %': mean of the per-class accuracies
+    "Accuracy on all photos, on the original photos only, and averaged over classes."
+    preds, targs, squashed = torch.as_tensor(preds).flatten(), torch.as_tensor(targs).flatten(), torch.as_tensor(squashed, dtype=torch.bool).flatten()
+    if not len(preds) == len(targs) == len(squashed): raise ValueError(f"preds, targs and squashed must have the same length, got {len(preds)}, {len(targs)} and {len(squashed)}")
+    if len(targs) == 0: raise ValueError("targs must hold at least one item")
+    right = (preds == targs).double()
+    per_class = torch.stack([right[targs == c].mean() for c in targs.unique()])
+    return {'test %': right.mean().item()*100, 'originals %': right[~squashed].mean().item()*100 if (~squashed).any() else float('nan'),
+            'per-breed %': per_class.mean().item()*100}
+
+# %% ../nbs/05_pets_classification.ipynb #e1d3a6c4
+class FrozenBNStats(Callback):
+    "Keep batch norm's running statistics while training: each batch-norm layer normalises with them, as at inference, while its scale and shift still learn."
+    order = TrainEvalCallback.order + 1   # after fastai has put the model in training mode
+    def __init__(self): super().__init__()   # no arguments (and none of Callback's to show)
+    def before_train(self):
+        for m in self.model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
+
+# %% ../nbs/05_pets_classification.ipynb #4c8e1f3b
+BN_STATS = ('frozen', 'train')  # how `lpft_learner` treats batch norm: ImageNet's statistics kept, or re-estimated from each batch
+
+def lpft_learner(
+    dls,                       # from `pets_dls`
+    body:nn.Module,            # images -> feature maps, e.g. `LiteBody`
+    probe:nn.Linear,           # from `linear_probe` on this body's pooled features: the head to start from
+    bn_stats:str='frozen',     # 'frozen' (`FrozenBNStats`) or 'train' (fastai's default: batch statistics, running averages updated)
+    label_smoothing:float=0.,  # share of the target spread over all classes (single-label only)
+    amp:bool=True,             # autocast through `DeviceAutocast` where the device supports it
+    cbs:list|None=None,        # more fastai callbacks
+    **kwargs,                  # passed to `Learner` (e.g. `metrics`)
+) -> Learner:
+    "Linear probing, then fine-tuning (Kumar et al. 2022): `body` with the probe as its head, every weight trainable in one parameter group."
+    _check_learner_args(dls, body, amp)
+    if not isinstance(probe, nn.Linear) or probe.out_features != dls.c: raise TypeError(f"probe must be the nn.Linear from `linear_probe` with {dls.c} outputs, got {probe!r}")
+    if bn_stats not in BN_STATS: raise ValueError(f"bn_stats must be one of {BN_STATS}, got {bn_stats!r}")
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1: raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
+    multi = isinstance(dls.loss_func, BCEWithLogitsLossFlat)
+    if multi and label_smoothing: raise ValueError(f"label_smoothing must be 0 for multi-label data, got {label_smoothing}")
+    if probe.in_features != body_features(body): raise ValueError(f"probe must take the body's {body_features(body)} features, got {probe.in_features}")
+    loss = dls.loss_func if multi else LabelSmoothingCrossEntropyFlat(eps=label_smoothing) if label_smoothing else CrossEntropyLossFlat()
+    kwargs.setdefault('metrics', accuracy_multi if multi else accuracy)
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), copy.deepcopy(probe))
+    return _learner(dls, nn.Sequential(body, head), list(cbs or []) + ([FrozenBNStats()] if bn_stats == 'frozen' else []), amp, loss_func=loss, **kwargs)
+
+# %% ../nbs/05_pets_classification.ipynb #5d0e9b7f
+def bn_mode_scores(
+    model:nn.Sequential, # a single-label classifier with batch-norm layers, e.g. `lpft_learner(...).model`
+    batches,             # (images, class indices) pairs, e.g. some of a training `DataLoader`'s batches
+    amp:bool=True,       # autocast where the device supports it, as training does
+) -> pd.DataFrame:       # per batch-norm mode: accuracy % and mean cross-entropy on the batches
+    "The same weights on the same batches, batch norm normalising with its running statistics (eval mode) or with each batch's own (training mode); the model is left as it was."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()): raise ValueError("model must have batch-norm layers")
+    batches = list(batches)
+    if not batches: raise ValueError("batches must hold at least one (images, targets) pair")
+    dev = next(model.parameters()).device
+    dtype = autocast_dtype(dev.type) if amp else None
+    rows = []
+    for mode, training in (('running statistics (eval mode)', False), ("each batch's statistics (training mode)", True)):
+        m = copy.deepcopy(model).train(training)   # a copy: training mode would also update the running statistics
+        right = loss = n = 0
+        with torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            for xb, yb in batches:
+                out, yb = m(torch.as_tensor(xb).as_subclass(torch.Tensor).to(dev)).float(), torch.as_tensor(yb).as_subclass(torch.Tensor).to(dev)
+                right += int((out.argmax(1) == yb).sum()); loss += float(F.cross_entropy(out, yb, reduction='sum')); n += len(yb)
+        rows.append({'batch norm normalises with': mode, 'accuracy %': 100*right/n, 'loss': loss/n})
+    return pd.DataFrame(rows).set_index('batch norm normalises with')
+
+# %% ../nbs/05_pets_classification.ipynb #6a1d9e0c
+def start_gradients(
+    model:nn.Sequential, # nn.Sequential(body, head)
+    xb:torch.Tensor,     # a batch of images
+    yb:torch.Tensor,     # their class indices
+    losses:dict,         # name -> loss function(outputs, targets)
+) -> pd.DataFrame:       # per loss: its value, and the L2 norm of its gradient over all of the body's weights
+    "How hard each loss pulls on the body's weights at the start: loss and body-gradient norm on one batch, batch norm in eval mode."
+    if not isinstance(model, nn.Sequential) or len(model) != 2: raise TypeError(f"model must be nn.Sequential(body, head), got {type(model).__name__}")
+    if not isinstance(losses, dict) or not losses: raise ValueError(f"losses must be a non-empty dict name -> loss function, got {losses!r}")
+    training, rows = model.training, []
+    model.eval()
+    body = [p for p in model[0].parameters()]
+    xb, yb = torch.as_tensor(xb).as_subclass(torch.Tensor), torch.as_tensor(yb).as_subclass(torch.Tensor)
+    with torch.enable_grad():
+        out = model(xb)
+        for name, fn in losses.items():
+            loss = fn(out, yb)
+            grads = torch.autograd.grad(loss, body, retain_graph=True, allow_unused=True)
+            rows.append(dict(loss=name, value=loss.item(), body_gradient=torch.sqrt(sum((g.float()**2).sum() for g in grads if g is not None)).item()))
+    model.train(training)
+    return pd.DataFrame(rows).set_index('loss')
+
+# %% ../nbs/05_pets_classification.ipynb #7b2e4c19
+def sign_test(
+    right_a, # one bool per item: whether classifier A is right on it
+    right_b, # the same for classifier B, on the same items
+) -> dict:   # 'A only': items only A gets right; 'B only': items only B gets right; 'p': the two-sided p-value
+    "Exact two-sided sign test on the items where exactly one of two classifiers is right: could the split be coin tosses?"
+    a, b = (torch.as_tensor(r).flatten() for r in (right_a, right_b))
+    if a.shape != b.shape or len(a) == 0: raise ValueError(f"right_a and right_b must have one bool per item for the same items, got {len(a)} and {len(b)}")
+    for name, r in dict(right_a=a, right_b=b).items():
+        if r.dtype != torch.bool: raise TypeError(f"{name} must hold one bool per item (right or wrong), got dtype {r.dtype}")
+    wa, wb = int((a & ~b).sum()), int((b & ~a).sum())
+    n = wa + wb
+    p = min(1.0, 2*sum(math.comb(n, k) for k in range(min(wa, wb) + 1))/2**n) if n else 1.0   # both tails of Binomial(n, 1/2)
+    return {'A only': wa, 'B only': wb, 'p': p}
 
 # %% ../nbs/05_pets_classification.ipynb #b727d12f
 def per_class_accuracy(
@@ -390,23 +602,88 @@ def per_class_accuracy(
 # %% ../nbs/05_pets_classification.ipynb #d3d472dd
 def plot_class_accuracy(
     table:pd.DataFrame, # from `per_class_accuracy`, with a `train` column of training photos per class
-    title:str='',       # the figure title
-    ax=None,            # matplotlib axes (None: a new figure)
+    title:str='',       # the figure title ('\n' starts a second line)
+    n_worst:int=5,      # also label this many of the lowest-accuracy classes
+    ax:plt.Axes|None=None, # matplotlib axes (None: a new figure)
 ):                      # the axes
-    "Per-class accuracy against training photos per class: the large classes labelled, the small ones counted per accuracy level."
+    "Per-class accuracy against training photos per class, point size showing held-out photos; the large classes and the worst ones labelled left of their points."
     if not isinstance(table, pd.DataFrame): raise TypeError(f"table must be a DataFrame from `per_class_accuracy`, got {type(table).__name__}")
     if not {'label', 'accuracy', 'train', 'held_out'} <= set(table.columns): raise ValueError(f"table must have columns label, accuracy, train and held_out, got {list(table.columns)}")
-    if ax is None: _, ax = plt.subplots(figsize=(8, 4.5))
-    ax.scatter(table.train, table.accuracy, s=12*table.held_out, alpha=0.6)
-    big = table.train > 3*table.train.median()
-    for k, (_, r) in enumerate(table[big].sort_values('accuracy', ascending=False).iterrows()):   # the few large classes: one label each, stacked
-        ax.annotate(f"{r.label} {r.accuracy:.0f} %", (r.train, r.accuracy), xytext=(-14, 18 - 14*k), textcoords='offset points', ha='right', fontsize=7,
-                    arrowprops=dict(arrowstyle='-', lw=0.5, color='grey'))
-    for acc, g in table[~big].groupby('accuracy'):   # the many small classes: one label per accuracy level
-        names = f": {', '.join(g.label)}" if len(g) <= 3 else ''
-        ax.annotate(f"{len(g)} class{'es' if len(g) > 1 else ''}{names}", (g.train.max(), acc), xytext=(6, -3), textcoords='offset points', fontsize=7)
-    ax.set(xscale='log', xlabel='training photos of the breed (log scale)', ylabel='held-out accuracy (%)', ylim=(-5, 105), title=title)
+    n_worst = _check_int(n_worst, 'n_worst', 0)
+    if ax is None: _, ax = plt.subplots(figsize=(8, 5))
+    ax.scatter(table.train, table.accuracy, s=4*table.held_out, alpha=0.5)
+    big = table.train > 2*table.train.median()
+    worst = table[~big].nsmallest(n_worst, 'accuracy').index
+    shown = table.loc[big | table.index.isin(worst)].sort_values('accuracy', ascending=False)
+    ax.set(xscale='log', xlim=(table.train.min()/4, table.train.max()*1.6), ylim=(-8, 108),
+           xlabel='training photos of the class (log scale)', ylabel='held-out accuracy (%)')
+    ax.set_title(title, fontsize=10)
+    step = 116*(8*1.4/72*ax.figure.dpi)/ax.get_window_extent().height   # one line of 8-point text, in accuracy units (the y range is 116)
+    ys, y = [], 104 + step
+    for acc in shown.accuracy: y = min(acc, y - step); ys.append(y)        # from the top down: at the point's height, or a line below the label above
+    y = -5 - step
+    for k in reversed(range(len(ys))): y = ys[k] = max(ys[k], y + step)   # then from the bottom up: none below the axes, none on top of another
+    for (_, r), y in zip(shown.iterrows(), ys):
+        ax.annotate(f"{r.label} {r.accuracy:.0f} %", (r.train, r.accuracy), xytext=(r.train/1.25, y), textcoords='data', ha='right', va='center',
+                    fontsize=8, arrowprops=dict(arrowstyle='-', lw=0.5, color='grey'))
     return ax
+
+# %% ../nbs/05_pets_classification.ipynb #8e2b5c71
+def confused_pairs(
+    preds,            # predicted class indices
+    targs,            # true class indices
+    vocab,            # class names
+    min_count:int=2,  # leave out pairs seen fewer times
+) -> pd.DataFrame:    # true class (index), predicted class, photos; most frequent first
+    "The most frequent mistakes: which class was taken for which, how often."
+    preds, targs = torch.as_tensor(preds).flatten(), torch.as_tensor(targs).flatten()
+    if preds.shape != targs.shape: raise ValueError(f"preds and targs must have the same length, got {len(preds)} and {len(targs)}")
+    min_count = _check_int(min_count, 'min_count', 1)
+    c = Counter((int(t), int(p)) for p, t in zip(preds, targs) if p != t)
+    rows = [dict(true=vocab[t], predicted=vocab[p], photos=n) for (t, p), n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count]
+    return pd.DataFrame(rows, columns=['true', 'predicted', 'photos']).set_index('true')
+
+# %% ../nbs/05_pets_classification.ipynb #2d7f4a8b
+def plot_confusion(
+    preds,          # predicted class indices
+    targs,          # true class indices
+    vocab,          # class names
+    classes,        # the class names to show
+    ax:plt.Axes|None=None, # matplotlib axes (None: a new figure)
+):                  # the axes
+    "The confusion matrix of a few classes: how many photos of each (row) were predicted as each (column), the numbers written in."
+    preds, targs = torch.as_tensor(preds).flatten(), torch.as_tensor(targs).flatten()
+    classes = list(classes)
+    if not classes or any(c not in list(vocab) for c in classes): raise ValueError(f"classes must be a non-empty list of names in vocab, got {classes!r:.120}")
+    idx = [list(vocab).index(c) for c in classes]
+    m = np.array([[int(((targs == i) & (preds == j)).sum()) for j in idx] for i in idx])
+    if ax is None: _, ax = plt.subplots(figsize=(1.2 + 0.55*len(classes), 0.9 + 0.5*len(classes)))
+    ax.imshow(m, cmap='Blues')
+    for i in range(len(idx)):
+        for j in range(len(idx)):
+            if m[i, j]: ax.text(j, i, m[i, j], ha='center', va='center', fontsize=9, color='white' if m[i, j] > m.max()/2 else 'black')
+    ax.set_xticks(range(len(classes)), classes, rotation=60, ha='right', fontsize=9)
+    ax.set_yticks(range(len(classes)), classes, fontsize=9)
+    ax.set(xlabel='predicted', ylabel='true')
+    return ax
+
+# %% ../nbs/05_pets_classification.ipynb #1d6e0b3a
+CALTECH_WITH_PETS = dict(dalmatian='dogs', Leopards='leopards (cats)', wild_cat='wild cats', cougar_body='cougars (cats)', cougar_face='cougars (cats)',
+                         snoopy='a cartoon dog', garfield='a cartoon cat', BACKGROUND_Google='unsorted web photos, cats and dogs among them')  # Caltech-101 categories left out of the no-pet photos
+
+def no_pet_photos(
+    path,                      # the Caltech-101 folder (`get_data('caltech101')`), holding <category>/<photo>.jpg
+    per_category:int|None=12,  # photos kept per category, the first by name (None: all)
+    n_categories:int|None=None,# categories kept, the first by name (None: all)
+) -> list:                     # photo paths, by category
+    "Caltech-101 photos that show no cat or dog: every category but those in `CALTECH_WITH_PETS`."
+    if not isinstance(path, (str, Path)): raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    for name, v in dict(per_category=per_category, n_categories=n_categories).items():
+        if v is not None: _check_int(v, name, 1)
+    path = Path(path)
+    cats = sorted(d for d in path.iterdir() if d.is_dir() and d.name not in CALTECH_WITH_PETS) if path.is_dir() else []
+    if not cats: raise ValueError(f"path must be the Caltech-101 folder holding <category>/ folders of photos, got {path}")
+    return [f for d in cats[:n_categories] for f in sorted(get_image_files(d))[:per_category]]
 
 # %% ../nbs/05_pets_classification.ipynb #da89f21f
 def exact_match(
@@ -423,14 +700,42 @@ def exact_match(
 def threshold_sweep(
     probs:torch.Tensor,   # N×L label probabilities
     targets:torch.Tensor, # N×L multi-hot targets
-    thresholds=None,      # thresholds to try (None: 0.05 to 0.95 in steps of 0.05)
-) -> pd.DataFrame:        # threshold, accuracy_multi %, exact match %
+    thresholds:list|None=None, # thresholds to try (None: 0.05 to 0.95 in steps of 0.05)
+    rule:Callable|None=None, # how labels are read off the probabilities at a threshold: rule(probs, thresh) -> N×L 0/1 (None: every label above it)
+) -> pd.DataFrame:        # threshold (index), accuracy_multi %, exact match %
     "Label accuracy and exact-match accuracy at each threshold."
     if probs.shape != targets.shape or probs.ndim != 2: raise ValueError(f"probs and targets must be N×L with the same shape, got {tuple(probs.shape)} and {tuple(targets.shape)}")
+    if rule is not None and not callable(rule): raise TypeError(f"rule must be a function rule(probs, thresh) or None, got {rule!r}")
     thresholds = np.round(np.arange(0.05, 0.951, 0.05), 2) if thresholds is None else list(thresholds)
     if len(thresholds) == 0: raise ValueError("thresholds must hold at least one threshold (or be None)")
-    return pd.DataFrame([dict(threshold=float(t), accuracy_multi=float(accuracy_multi(probs, targets, thresh=float(t), sigmoid=False))*100,
-                              exact_match=exact_match(probs, targets, float(t))) for t in thresholds])
+    bad = [t for t in thresholds if isinstance(t, bool) or not isinstance(t, (int, float, np.number)) or not 0 < t < 1]
+    if bad: raise ValueError(f"thresholds: each thresh must be in (0, 1), got {bad}")
+    rows = []
+    for t in thresholds:
+        pred = (probs > t).float() if rule is None else torch.as_tensor(rule(probs, float(t))).float()
+        rows.append(dict(threshold=float(t), accuracy_multi=float(accuracy_multi(pred, targets, thresh=0.5, sigmoid=False))*100, exact_match=exact_match(pred, targets, 0.5)))
+    return pd.DataFrame(rows).set_index('threshold')
+
+# %% ../nbs/05_pets_classification.ipynb #7f4d2a9e
+def one_breed_labels(
+    probs:torch.Tensor, # N×L label probabilities of a multi-label pet model
+    vocab,              # the L labels: 'cat', 'dog' and breeds (cat breeds Capitalised)
+    thresh:float=0.5,   # a photo is a pet when any probability exceeds this
+) -> torch.Tensor:      # N×L 0/1: the most probable breed and its species for a pet, nothing otherwise
+    "Read multi-label outputs knowing that a pet photo has exactly one breed and its species, and a photo with no pet has no label."
+    vocab = list(vocab)
+    if probs.ndim != 2 or probs.shape[1] != len(vocab): raise ValueError(f"probs must be N×{len(vocab)} (one column per label of vocab), got {tuple(probs.shape)}")
+    if not {'cat', 'dog'} <= set(vocab) or len(vocab) < 3: raise ValueError(f"vocab must hold 'cat', 'dog' and breeds, got {vocab!r:.120}")
+    if isinstance(thresh, bool) or not isinstance(thresh, (int, float)) or not 0 < thresh < 1: raise ValueError(f"thresh must be in (0, 1), got {thresh}")
+    breed = torch.tensor([v not in ('cat', 'dog') for v in vocab])
+    species_of = torch.tensor([vocab.index('cat' if v[0].isupper() else 'dog') for v in vocab])   # for each label, if it is a breed, its species' column
+    best = torch.where(breed, probs, torch.full_like(probs, -1)).argmax(1)
+    pet = probs.max(1).values > thresh
+    out = torch.zeros_like(probs)
+    rows = torch.arange(len(probs))[pet]
+    out[rows, best[pet]] = 1
+    out[rows, species_of[best[pet]]] = 1
+    return out
 
 # %% ../nbs/05_pets_classification.ipynb #282f1543
 def _check_one_image(x):
@@ -438,7 +743,7 @@ def _check_one_image(x):
     if x.ndim != 4 or x.shape[0] != 1: raise ValueError(f"x must be one image of shape 1×3×H×W, got {tuple(x.shape)}")
 
 def grad_cam(
-    model:nn.Sequential, # nn.Sequential(body, head), as built by `pets_learner`
+    model:nn.Sequential, # nn.Sequential(body, head), as built by `pets_learner` or `lpft_learner`
     x:torch.Tensor,      # one normalised image, 1×3×H×W
     cls:int,             # the class to explain
 ) -> torch.Tensor:       # h×w map (the body's output grid), scaled to [0, 1]
@@ -489,19 +794,19 @@ def occlusion_map(
 
 # %% ../nbs/05_pets_classification.ipynb #f9df7e0f
 def show_attention(
-    learn:Learner,      # a trained single-label learner built by `pets_learner`
+    learn:Learner,      # a trained single-label learner built by `pets_learner` or `lpft_learner`
     items,              # photo paths
     patch:int=32,       # occlusion square, pixels
     stride:int=16,      # occlusion step, pixels
-) -> pd.DataFrame:      # photo, true and predicted label, correlation of the two maps
+) -> pd.DataFrame:      # photo (index), true and predicted label, correlation of the two maps
     "Photo, Grad-CAM and occlusion map of the predicted class, one row per photo; returns how well the maps agree."
-    if not isinstance(learn, Learner): raise TypeError(f"learn must be a fastai Learner from `pets_learner`, got {type(learn).__name__}")
+    if not isinstance(learn, Learner): raise TypeError(f"learn must be a fastai Learner from `pets_learner` or `lpft_learner`, got {type(learn).__name__}")
     model, vocab = learn.model.float(), learn.dls.vocab
     fig, axs = plt.subplots(len(items), 3, figsize=(8, 2.8*len(items)), squeeze=False)
     rows = []
     for ax, f in zip(axs, items):
         (x,) = learn.dls.test_dl([f]).one_batch()
-        x = x.float().contiguous()
+        x = x.float().contiguous().as_subclass(torch.Tensor)
         with torch.no_grad(): pred = int(model.eval()(x).argmax(1))
         cam, occ = grad_cam(model, x, pred).cpu(), occlusion_map(model, x, pred, patch, stride).cpu()
         img = learn.dls.train.decode((x,))[0][0].permute(1, 2, 0).numpy().astype(np.uint8)
@@ -515,20 +820,20 @@ def show_attention(
         for a in ax: a.axis('off')
         rows.append(dict(photo=Path(f).name, true=truth, predicted=vocab[pred], correlation=round(r, 2)))
     plt.tight_layout()
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index('photo')
 
 # %% ../nbs/05_pets_classification.ipynb #bfc9d5fe
 def top_k(
     learn:Learner, # a trained single-label learner
     img,           # a photo: path, PIL image or H×W×3 array
     k:int=3,       # how many breeds
-) -> pd.DataFrame: # label and probability, most probable first
+) -> pd.DataFrame: # label (index) and probability, most probable first
     "The `k` most probable classes for one photo."
     k = _check_int(k, 'k', 1)
     from fastai.vision.core import PILImage
-    _, _, p = learn.predict(PILImage.create(img))
+    with learn.no_bar(): _, _, p = learn.predict(PILImage.create(img))
     p, idx = p.topk(min(k, len(p)))
-    return pd.DataFrame(dict(label=[learn.dls.vocab[i] for i in idx], probability=p.numpy().round(3)))
+    return pd.DataFrame(dict(label=[learn.dls.vocab[i] for i in idx], probability=p.numpy().round(3))).set_index('label')
 
 # %% ../nbs/05_pets_classification.ipynb #c134fc92
 def check_head_params(
@@ -536,7 +841,7 @@ def check_head_params(
 ) -> bool:  # whether it is right
     "Exercise 1: parameters of the head on EfficientNet-Lite0 for 37 classes."
     right = sum(p.numel() for p in create_head(1280, 37).parameters())
-    return verdict(answer == right, f"{right:,}: 2·2560 + 2560·512 + 2·512 + 512·37.",
+    return verdict(answer == right, f"{right:,}: 2·2560 + 2560·512 + 2·512 + 512·37. The LP-FT head has 1280·37 + 37 = {1280*37 + 37:,}.",
                    "Concat pooling doubles 1,280 to 2,560 inputs; count two batch norms (2n each) and two linear layers without biases.")
 
 # %% ../nbs/05_pets_classification.ipynb #95fbd0b4

@@ -1,6 +1,11 @@
-"Tests of `cnn_course.pets`: file-name labels, the stratified split, the data and learner on tiny synthetic photos, the ImageNet backbones against torchvision, metrics against sklearn/numpy, Grad-CAM and occlusion against direct computations."
+"Tests of `cnn_course.pets`: file-name labels, the official split and photo sizes, the stratified split, the data and learners (fine_tune and LP-FT) on tiny synthetic photos, the ImageNet backbones against torchvision, probes, metrics, the sign test and plots against direct computations, the no-pet photos, Grad-CAM and occlusion."
+import copy
+import math
 import re
+import types
 import warnings
+from collections import Counter
+from pathlib import Path
 
 import matplotlib
 matplotlib.use('Agg')
@@ -16,7 +21,9 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 from fastai.learner import Learner
-from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat
+from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
+from matplotlib.text import Text
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from fastai.metrics import accuracy, accuracy_multi
 from fastai.vision.learner import create_head
 
@@ -87,7 +94,7 @@ def test_describe_pets_subset_and_full():
 
 
 @FAST
-@given(counts=st.lists(st.integers(1, 12), min_size=1, max_size=5), n=st.integers(2, 8), seed=st.integers(0, 2**32 - 1), order_seed=st.integers(0, 1000))
+@given(counts=st.lists(st.integers(1, 12), min_size=1, max_size=5), n=st.integers(1, 8), seed=st.integers(0, 2**32 - 1), order_seed=st.integers(0, 1000))
 def test_subset_per_breed(counts, n, seed, order_seed):
     files = [f'{"Breed" if b % 2 else "breed"}{b}_{i}.jpg' for b, c in enumerate(counts) for i in range(c)]
     files = [files[i] for i in np.random.default_rng(order_seed).permutation(len(files))]
@@ -106,6 +113,42 @@ def test_subset_per_breed_none_keeps_all():
     files = ['pug_1.jpg', 'pug_2.jpg']
     kept = subset_per_breed(files, None)
     assert kept == files and kept is not files
+
+
+# --- the official split and the photo sizes ---------------------------------------------------------
+def _pet_copy(root, names, size=(12, 10)):
+    "A folder laid out like Oxford-IIIT Pet: images/<name>.jpg for each name, annotations/ empty."
+    (root/'images').mkdir(parents=True); (root/'annotations').mkdir()
+    for n in names: Image.new('RGB', size, 'red').save(root/'images'/f'{n}.jpg')
+    return root
+
+
+def test_official_split_reads_the_lists_and_keeps_present_photos(tmp_path):
+    root = _pet_copy(tmp_path/'pets', ['pug_1', 'pug_2', 'Bengal_3', 'Bengal_4', 'beagle_9'])
+    (root/'annotations'/'trainval.txt').write_text('#Image CLASS-ID SPECIES BREED ID\n#ID: 1:37\npug_2 1 2 1\nBengal_3 2 1 1\nmissing_7 3 2 2\n\n')
+    (root/'annotations'/'test.txt').write_text('Bengal_4 2 1 1\npug_1 1 2 1\n')
+    trainval, test = official_split(root)
+    assert [f.name for f in trainval] == ['pug_2.jpg', 'Bengal_3.jpg']            # the list's order; absent photos dropped
+    assert [f.name for f in test] == ['Bengal_4.jpg', 'pug_1.jpg']
+    assert all(isinstance(f, Path) and f.is_file() for f in trainval + test)
+    assert official_split(str(root)) == (trainval, test)
+    (root/'annotations'/'test.txt').unlink()
+    with pytest.raises(ValueError, match='path'): official_split(root)
+    with pytest.raises(TypeError, match='path'): official_split(3)
+
+
+def test_photo_sizes_finds_the_squashed_copies(tmp_path):
+    sizes = [(299, 299), (500, 375), (299, 200), (300, 299), (299, 299)]
+    files = []
+    for i, wh in enumerate(sizes):
+        Image.new('RGB', wh).save(tmp_path/f'pug_{i}.jpg'); files.append(tmp_path/f'pug_{i}.jpg')
+    df = photo_sizes(files)
+    assert list(df.columns) == ['file', 'width', 'height', 'squashed']
+    assert list(zip(df.width, df.height)) == sizes
+    assert df.squashed.tolist() == [True, False, False, False, True]             # exactly SQUASHED, nothing else
+    assert SQUASHED == (299, 299)
+    assert photo_sizes([]).empty
+    with pytest.raises(TypeError, match='files'): photo_sizes(str(files[0]))
 
 
 # --- check_photos --------------------------------------------------------------------------------
@@ -160,14 +203,7 @@ def test_stratified_split_seed_matters_and_singletons_are_refused():
         with pytest.raises(ValueError, match='valid_pct'): stratified_split(labels, bad)
 
 
-def test_stratified_splitter_splits_by_breed():
-    files = [f'{b}_{i}.jpg' for b in BREEDS for i in range(10)]
-    split = stratified_splitter(0.3, seed=5)
-    assert split(files) == stratified_split([pet_breed(f) for f in files], 0.3, 5)
-    with pytest.raises(ValueError, match='valid_pct'): stratified_splitter(1.0)   # refused at once, not at the first batch
-
-
-# --- data and learner on tiny synthetic photos ------------------------------------------------------
+# --- data and learners on tiny synthetic photos --------------------------------------------------------
 @pytest.fixture(scope='module')
 def pet_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp('pets')
@@ -179,12 +215,44 @@ def pet_folder(tmp_path_factory):
     return root
 
 
-def _dls(root, label): return pets_dls(root, label, size=32, presize=40, bs=4)
+@pytest.fixture(scope='module')
+def no_pet_folder(tmp_path_factory):
+    "A folder laid out like Caltech-101, with two pet categories that must be left out."
+    root = tmp_path_factory.mktemp('caltech')
+    rng = np.random.default_rng(1)
+    for cat, n in dict(airplanes=5, cup=3, dalmatian=4, garfield=2, Motorbikes=4).items():
+        (root/cat).mkdir()
+        for i in range(1, n + 1): Image.fromarray(rng.integers(0, 256, (36, 44, 3), dtype=np.uint8)).save(root/cat/f'image_{i:04d}.jpg')
+    (root/'notes.txt').write_text('not a category')
+    return root
+
+
+def _split(root):
+    files = sorted((root/'images').iterdir())
+    tr, va = stratified_split([pet_breed(f) for f in files], 0.25, seed=0)
+    return [files[i] for i in tr], [files[i] for i in va]
+
+
+def _dls(root, label, **kwargs):
+    train, valid = _split(root)
+    return pets_dls(root, train, valid, label, size=32, presize=40, bs=4, **kwargs)
 
 
 def tiny_body(seed=0):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+
+
+def test_pet_labels_getter():
+    assert PetLabels('species')('x/pug_1.jpg') == 'dog'
+    assert PetLabels()('Bengal_2.jpg') == 'Bengal'
+    get = PetLabels('multi', ['cal/cup/image_0001.jpg'])
+    assert get('Bengal_2.jpg') == ['cat', 'Bengal'] and get(Path('cal/cup/image_0001.jpg')) == [] and get('cal/cup/image_0001.jpg') == []
+    with pytest.raises(ValueError, match='label'): PetLabels('cats')
+    with pytest.raises(ValueError, match='no_pet'): PetLabels('breed', ['cal/cup/image_0001.jpg'])
+    with pytest.raises(TypeError, match='no_pet'): PetLabels('multi', 'cal/cup/image_0001.jpg')
+    import pickle
+    assert pickle.loads(pickle.dumps(get))(Path('cal/cup/image_0001.jpg')) == []   # an exported Learner pickles it
 
 
 @pytest.mark.parametrize('label', LABELS)
@@ -194,10 +262,8 @@ def test_pets_dls(pet_folder, label):
     assert list(dls.vocab) == want_vocab
     assert dls.c == dict(species=2, breed=len(BREEDS), multi=2 + len(BREEDS))[label]
     assert isinstance(dls.loss_func, BCEWithLogitsLossFlat if label == 'multi' else CrossEntropyLossFlat)
-    train, valid = list(dls.train_ds.items), list(dls.valid_ds.items)
-    assert sorted(train + valid) == sorted((pet_folder/'images').iterdir())
-    assert {pet_breed(f) for f in valid} == set(BREEDS)                  # every breed held out
-    assert len(valid) == len(BREEDS)*round(PER_BREED*0.2)
+    train, valid = _split(pet_folder)
+    assert list(dls.train_ds.items) == train and list(dls.valid_ds.items) == valid   # exactly the split given
     xb, yb = dls.one_batch()
     assert xb.shape == (4, 3, 32, 32)
     if label == 'multi':
@@ -206,13 +272,24 @@ def test_pets_dls(pet_folder, label):
         assert yb.shape == (4,)
 
 
-def test_pets_dls_files_and_argument_checks(pet_folder):
-    files = sorted((pet_folder/'images').iterdir())[::2]
-    dls = pets_dls(pet_folder, 'breed', files=files, size=32, presize=40, bs=4)
-    assert sorted(list(dls.train_ds.items) + list(dls.valid_ds.items)) == files
-    with pytest.raises(ValueError, match='label'): pets_dls(pet_folder, 'cats')
-    with pytest.raises(ValueError, match='presize'): pets_dls(pet_folder, size=64, presize=32)
-    with pytest.raises(ValueError, match='bs'): pets_dls(pet_folder, bs=0)
+def test_pets_dls_with_no_pet_photos(pet_folder, no_pet_folder):
+    train, valid = _split(pet_folder)
+    no_pet = no_pet_photos(no_pet_folder)
+    dls = pets_dls(pet_folder, train + no_pet[:6], valid + no_pet[6:], 'multi', size=32, presize=40, bs=4, no_pet=no_pet)
+    assert list(dls.vocab) == sorted(BREEDS + ['cat', 'dog'])              # no label for "no pet": it is the empty set
+    targets = {Path(f): dls.train_ds.tls[1].tfms(f) for f in train + no_pet}
+    assert all(t.sum() == 0 for f, t in targets.items() if f in set(no_pet))
+    assert all(t.sum() == 2 for f, t in targets.items() if f not in set(no_pet))
+    with pytest.raises(ValueError, match='no_pet'): pets_dls(pet_folder, train, valid, 'breed', no_pet=no_pet)
+
+
+def test_pets_dls_argument_checks(pet_folder):
+    train, valid = _split(pet_folder)
+    with pytest.raises(ValueError, match='label'): pets_dls(pet_folder, train, valid, 'cats')
+    with pytest.raises(ValueError, match='presize'): pets_dls(pet_folder, train, valid, size=64, presize=32)
+    with pytest.raises(ValueError, match='bs'): pets_dls(pet_folder, train, valid, bs=0)
+    with pytest.raises(ValueError, match='valid'): pets_dls(pet_folder, train, [])
+    with pytest.raises(TypeError, match='train'): pets_dls(pet_folder, str(train[0]), valid)
 
 
 def _body_conv_and_bn_params(body):
@@ -237,6 +314,7 @@ def test_pets_learner_head_loss_metric_and_freezing(pet_folder, label, pretraine
     assert all(p.requires_grad for p in bn)                              # BatchNorm stays trainable (fastai's train_bn)
     assert all(p.requires_grad for p in learn.model[1].parameters())     # the head is trainable
     assert all(p.requires_grad != pretrained for p in other)             # frozen only for a pretrained body
+    assert Path(learn.path/learn.model_dir).parent != pet_folder         # lr_find's temporary weights stay out of the data folder
 
 
 def test_pets_learner_kwargs_and_checks(pet_folder):
@@ -247,6 +325,7 @@ def test_pets_learner_kwargs_and_checks(pet_folder):
     assert any(isinstance(cb, cnn_course.resnet.DeviceAutocast) for cb in pets_learner(dls, tiny_body()).cbs)
     with pytest.raises(TypeError, match='body'): pets_learner(dls, 'resnet34')
     with pytest.raises(TypeError, match='pretrained'): pets_learner(dls, tiny_body(), pretrained=1)
+    with pytest.raises(TypeError, match='amp'): pets_learner(dls, tiny_body(), amp='yes')
 
 
 @pytest.mark.parametrize('label,make_body', [('breed', lambda: resnet_body(resnet18())), ('multi', tiny_body)])
@@ -260,17 +339,138 @@ def test_pets_learner_fits_one_epoch(pet_folder, label, make_body):
     assert probs.shape == (len(dls.valid_ds), dls.c)
 
 
+def test_run_title_prints_before_each_training_table_only(pet_folder, capsys):
+    dls = _dls(pet_folder, 'breed')
+    learn = pets_learner(dls, tiny_body(), cbs=[RunTitle('tiny body')])
+    with learn.no_bar(): learn.fine_tune(2, freeze_epochs=1)
+    titles = [l for l in capsys.readouterr().out.splitlines() if l.startswith('run:')]   # without a progress bar fastai prints each epoch's row too
+    assert titles == ['run: tiny body, 1 epoch, body frozen', 'run: tiny body, 2 epochs']
+    with learn.no_bar():
+        learn.validate(); learn.get_preds(); learn.predict(dls.valid_ds.items[0])
+    assert capsys.readouterr().out == ''                                 # evaluating is not a run
+    with pytest.raises(TypeError, match='title'): RunTitle('')
+
+
 def test_pooled_features(pet_folder):
     dls = _dls(pet_folder, 'breed')
     body = tiny_body()
     items = list(dls.valid_ds.items)
     feats = pooled_features(body, dls, items)
-    assert feats.shape == (len(items), 8) and feats.dtype == torch.float32
+    assert feats.shape == (len(items), 8) and feats.dtype == torch.float32 and type(feats) is torch.Tensor
     assert not body.training
-    xb = torch.cat([b[0] for b in dls.test_dl(items)])
-    with torch.no_grad(): want = body(xb).mean((2, 3))
+    xb = torch.cat([b[0] for b in dls.test_dl(items)]).as_subclass(torch.Tensor)
+    with torch.no_grad(): want, mirrored = body(xb).mean((2, 3)), body(xb.flip(3)).mean((2, 3))
     torch.testing.assert_close(feats, want, atol=0.05, rtol=0.05)        # pooled_features autocasts to bfloat16
+    torch.testing.assert_close(pooled_features(body, dls, items, flip=True), (want + mirrored)/2, atol=0.05, rtol=0.05)
     with pytest.raises(ValueError, match='items'): pooled_features(body, dls, [])
+    with pytest.raises(TypeError, match='flip'): pooled_features(body, dls, items, flip='yes')
+
+
+@pytest.mark.parametrize('label', ['breed', 'multi'])
+def test_predict_items_against_the_model(pet_folder, label):
+    dls = _dls(pet_folder, label)
+    learn = pets_learner(dls, tiny_body(), amp=False)
+    items = list(dls.valid_ds.items)
+    xb = torch.cat([b[0] for b in dls.test_dl(items)]).as_subclass(torch.Tensor)
+    act = (lambda o: o.sigmoid()) if label == 'multi' else (lambda o: o.softmax(1))
+    with torch.no_grad(): want, mirrored = act(learn.model.eval()(xb)), act(learn.model(xb.flip(3)))
+    torch.testing.assert_close(predict_items(learn, items), want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(predict_items(learn, items, flip=True, bs=1), (want + mirrored)/2, atol=1e-5, rtol=1e-5)
+    if label == 'breed': torch.testing.assert_close(predict_items(learn, items).sum(1), torch.ones(len(items)))
+    with pytest.raises(TypeError, match='learn'): predict_items('learn', items)
+    with pytest.raises(ValueError, match='items'): predict_items(learn, [])
+
+
+# --- LP-FT --------------------------------------------------------------------------------------------
+def _probe_for(body, dls, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    lin = nn.Linear(body_features(body), dls.c)
+    with torch.no_grad(): lin.weight.copy_(torch.randn(lin.weight.shape, generator=g)); lin.bias.copy_(torch.randn(dls.c, generator=g))
+    return lin
+
+
+@pytest.mark.parametrize('label', ['breed', 'multi'])
+def test_lpft_learner_starts_as_the_probe_on_the_features(pet_folder, label):
+    dls = _dls(pet_folder, label)
+    body = tiny_body()
+    probe = _probe_for(body, dls)
+    learn = lpft_learner(dls, body, probe, amp=False)
+    items = list(dls.valid_ds.items)
+    feats = pooled_features(body, dls, items)
+    with torch.no_grad(): want = probe(feats)
+    xb = torch.cat([b[0] for b in dls.test_dl(items)]).as_subclass(torch.Tensor)
+    with torch.no_grad(): got = learn.model.eval()(xb)
+    torch.testing.assert_close(got, want, atol=0.05, rtol=0.05)          # the features were computed in bfloat16
+    assert learn.model[1][-1] is not probe and torch.equal(learn.model[1][-1].weight, probe.weight)   # a copy: the probe is left alone
+    assert len(learn.opt.param_groups if learn.opt else [list(learn.model.parameters())]) == 1
+    assert all(p.requires_grad for p in learn.model.parameters())        # nothing frozen
+    assert isinstance(learn.loss_func, BCEWithLogitsLossFlat if label == 'multi' else CrossEntropyLossFlat)
+    assert learn.metrics[0].func is (accuracy_multi if label == 'multi' else accuracy)
+
+
+def _running_stats(model): return [(m.running_mean.clone(), m.running_var.clone()) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+@pytest.mark.parametrize('bn_stats', BN_STATS)
+def test_lpft_batch_norm_statistics_frozen_or_trained(pet_folder, bn_stats):
+    dls = _dls(pet_folder, 'breed')
+    body = tiny_body()
+    learn = lpft_learner(dls, body, _probe_for(body, dls), bn_stats=bn_stats, amp=False)
+    before = _running_stats(learn.model)
+    weight = learn.model[0][1].weight.detach().clone()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
+    after = _running_stats(learn.model)
+    same = all(torch.equal(a, b) for pair in zip(before, after) for a, b in zip(*pair))
+    assert same == (bn_stats == 'frozen')                                # frozen: the running statistics are untouched
+    assert not torch.equal(learn.model[0][1].weight, weight)             # the batch norm's scale still learns either way
+    assert any(isinstance(cb, FrozenBNStats) for cb in learn.cbs) == (bn_stats == 'frozen')
+
+
+def test_lpft_learner_label_smoothing_and_checks(pet_folder):
+    dls, body = _dls(pet_folder, 'breed'), tiny_body()
+    probe = _probe_for(body, dls)
+    learn = lpft_learner(dls, body, probe, label_smoothing=0.1)
+    assert isinstance(learn.loss_func, LabelSmoothingCrossEntropyFlat) and learn.loss_func.func.eps == 0.1
+    with pytest.raises(ValueError, match='bn_stats'): lpft_learner(dls, body, probe, bn_stats='on')
+    with pytest.raises(ValueError, match='label_smoothing'): lpft_learner(dls, body, probe, label_smoothing=1.0)
+    with pytest.raises(TypeError, match='probe'): lpft_learner(dls, body, nn.Linear(8, 5))
+    with pytest.raises(ValueError, match='probe'): lpft_learner(dls, body, nn.Linear(7, dls.c))
+    multi = _dls(pet_folder, 'multi')
+    with pytest.raises(ValueError, match='label_smoothing'): lpft_learner(multi, body, _probe_for(body, multi), label_smoothing=0.1)
+
+
+def test_bn_mode_scores_against_a_loop(pet_folder):
+    dls = _dls(pet_folder, 'breed')
+    torch.manual_seed(0)
+    model = nn.Sequential(tiny_body(), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)))
+    with torch.no_grad(): model[0][1].running_mean.fill_(0.3); model[0][1].running_var.fill_(2.)   # statistics unlike any batch's
+    batches = list(dls.train)
+    before = _running_stats(model)
+    df = bn_mode_scores(model, batches, amp=False)
+    assert list(df.columns) == ['accuracy %', 'loss'] and len(df) == 2
+    assert all(torch.equal(a, b) for pair in zip(before, _running_stats(model)) for a, b in zip(*pair))   # the model is untouched
+    for (mode, row), training in zip(df.iterrows(), (False, True)):
+        m = copy.deepcopy(model).train(training)
+        with torch.no_grad(): outs = [(m(xb.as_subclass(torch.Tensor)), yb.as_subclass(torch.Tensor)) for xb, yb in batches]
+        n = sum(len(y) for _, y in outs)
+        assert np.isclose(row['accuracy %'], 100*sum(int((o.argmax(1) == y).sum()) for o, y in outs)/n)
+        assert np.isclose(row['loss'], sum(float(F.cross_entropy(o, y, reduction='sum')) for o, y in outs)/n, rtol=1e-4)
+    assert df['loss'].iloc[0] != df['loss'].iloc[1]                    # the two modes differ
+    with pytest.raises(ValueError, match='model'): bn_mode_scores(nn.Linear(2, 2), batches)
+    with pytest.raises(ValueError, match='batches'): bn_mode_scores(model, [])
+
+
+def test_start_gradients_against_autograd():
+    model = tiny_cam_model(seed=3)
+    xb, yb = seeded_randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 1])
+    df = start_gradients(model, xb, yb, {'ce': nn.CrossEntropyLoss(), 'ls': nn.CrossEntropyLoss(label_smoothing=0.2)})
+    assert list(df.index) == ['ce', 'ls'] and list(df.columns) == ['value', 'body_gradient']
+    for name, fn in dict(ce=nn.CrossEntropyLoss(), ls=nn.CrossEntropyLoss(label_smoothing=0.2)).items():
+        model.zero_grad()
+        loss = fn(model(xb), yb); loss.backward()
+        norm = torch.sqrt(sum((p.grad**2).sum() for p in model[0].parameters()))
+        assert np.isclose(df.loc[name, 'value'], loss.item(), rtol=1e-5) and np.isclose(df.loc[name, 'body_gradient'], norm.item(), rtol=1e-4)
+    with pytest.raises(ValueError, match='losses'): start_gradients(model, xb, yb, {})
 
 
 def test_top_k_and_show_attention(pet_folder):
@@ -278,15 +478,33 @@ def test_top_k_and_show_attention(pet_folder):
     learn = pets_learner(dls, tiny_body(), pretrained=False)
     f = pet_folder/'images'/'pug_1.jpg'
     df = top_k(learn, f, k=2)
-    assert list(df.columns) == ['label', 'probability'] and len(df) == 2
-    assert set(df.label) <= set(BREEDS) and df.probability.is_monotonic_decreasing
+    assert df.index.name == 'label' and list(df.columns) == ['probability'] and len(df) == 2
+    assert set(df.index) <= set(BREEDS) and df.probability.is_monotonic_decreasing
     all_k = top_k(learn, np.asarray(Image.open(f)), k=10)                # more than the classes: all of them
-    assert sorted(all_k.label) == BREEDS and abs(all_k.probability.sum() - 1) < 0.01
+    assert sorted(all_k.index) == BREEDS and abs(all_k.probability.sum() - 1) < 0.01
     att = show_attention(learn, [f, pet_folder/'images'/'Abyssinian_1.jpg'], patch=8, stride=8)
     plt.close('all')
-    assert list(att.columns) == ['photo', 'true', 'predicted', 'correlation']
-    assert att.photo.tolist() == ['pug_1.jpg', 'Abyssinian_1.jpg'] and att.true.tolist() == ['pug', 'Abyssinian']
+    assert att.index.name == 'photo' and list(att.columns) == ['true', 'predicted', 'correlation']
+    assert att.index.tolist() == ['pug_1.jpg', 'Abyssinian_1.jpg'] and att.true.tolist() == ['pug', 'Abyssinian']
     assert set(att.predicted) <= set(BREEDS)
+
+
+# --- no-pet photos ----------------------------------------------------------------------------------
+def test_no_pet_photos_leaves_out_the_pet_categories(no_pet_folder):
+    got = no_pet_photos(no_pet_folder)
+    assert [f"{f.parent.name}/{f.name}" for f in got] == [f"{c}/image_{i:04d}.jpg" for c, n in [('Motorbikes', 4), ('airplanes', 5), ('cup', 3)] for i in range(1, n + 1)]
+    assert {'dalmatian', 'garfield'} <= set(CALTECH_WITH_PETS) and not {f.parent.name for f in got} & set(CALTECH_WITH_PETS)
+    assert [f"{f.parent.name}/{f.name}" for f in no_pet_photos(no_pet_folder, per_category=2, n_categories=2)] == \
+        ['Motorbikes/image_0001.jpg', 'Motorbikes/image_0002.jpg', 'airplanes/image_0001.jpg', 'airplanes/image_0002.jpg']
+    assert len(no_pet_photos(str(no_pet_folder), per_category=None)) == 12
+    with pytest.raises(ValueError, match='path'): no_pet_photos(no_pet_folder/'airplanes'/'image_0001.jpg')
+    with pytest.raises(ValueError, match='per_category'): no_pet_photos(no_pet_folder, per_category=0)
+    with pytest.raises(TypeError, match='path'): no_pet_photos(3)
+
+
+def test_caltech_categories_with_pets_are_real_caltech_names():
+    caltech101 = {'dalmatian', 'Leopards', 'wild_cat', 'cougar_body', 'cougar_face', 'snoopy', 'garfield', 'BACKGROUND_Google'}   # from Caltech-101's own list
+    assert set(CALTECH_WITH_PETS) == caltech101
 
 
 # --- backbones against torchvision --------------------------------------------------------------------
@@ -427,8 +645,38 @@ def test_linear_probe_separates_clusters(seed, k, c):
         return centres[y] + torch.randn(len(y), c, generator=g) + 100, y   # an offset the standardisation removes
     (xt, yt), (xv, yv) = sample(15), sample(6)
     acc, lin = linear_probe(xt, yt, xv, yv, steps=100)
-    assert acc == 100.0 and isinstance(acc, float)
+    assert linear_probe(xt, yt, xt, yt, steps=100)[0] == 100.0          # separable: every training point right
+    assert acc >= 90 and isinstance(acc, float)                          # not always 100: the fit need not be the widest-margin one (seed=2970, k=5, c=2 gives 93.3)
     assert isinstance(lin, nn.Linear) and lin.in_features == c and lin.out_features == k
+    with torch.no_grad(): assert np.isclose((lin(xv).argmax(1) == yv).float().mean().item()*100, acc)   # the returned layer applies to raw features
+
+
+def test_linear_probe_layer_folds_the_standardisation():
+    g = torch.Generator().manual_seed(4)
+    xt, xv = torch.randn(60, 6, generator=g)*5 + 3, torch.randn(20, 6, generator=g)*5 + 3
+    yt, yv = torch.randint(0, 3, (60,), generator=g), torch.randint(0, 3, (20,), generator=g)
+    acc, lin = linear_probe(xt, yt, xv, yv, steps=20)
+    # the same fit by hand on standardised features: same start, same steps
+    mean, std = xt.mean(0), xt.std(0) + 1e-6
+    torch.manual_seed(0); ref = nn.Linear(6, 3)
+    opt = torch.optim.LBFGS(ref.parameters(), lr=1, max_iter=20, history_size=20, line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad(); loss = F.cross_entropy(ref((xt - mean)/std), yt) + 1e-4*ref.weight.pow(2).sum(); loss.backward(); return loss
+    opt.step(closure)
+    with torch.no_grad():
+        torch.testing.assert_close(lin(xv), ref((xv - mean)/std), atol=1e-4, rtol=1e-4)
+        assert np.isclose(acc, (ref((xv - mean)/std).argmax(1) == yv).float().mean().item()*100)
+
+
+def test_linear_probe_multi_label():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(200, 4, generator=g)
+    Y = torch.stack([(x[:, 0] > 0.3), (x[:, 1] > -0.2), torch.zeros(200, dtype=torch.bool)], 1).float()   # two labels readable off the features, one never on
+    acc, lin = linear_probe(x[:150], Y[:150], x[150:], Y[150:], steps=300)
+    with torch.no_grad(): p = torch.sigmoid(lin(x[150:]))
+    assert np.isclose(acc, exact_match(p, Y[150:], 0.5)) and acc >= 90
+    assert (p[:, 2] < 0.5).all()                                          # a label never seen on stays off
+    with pytest.raises(TypeError, match='y_train'): linear_probe(x[:150], Y[:150], x[150:], Y[150:, 0].long())
 
 
 def test_linear_probe_chance_on_noise_and_checks():
@@ -487,14 +735,100 @@ def test_per_class_accuracy_against_numpy(pt):
     assert per_class_accuracy(preds.tolist(), torch.tensor(targs)[:, None], VOCAB).equals(df)
 
 
-def test_plot_class_accuracy():
+@FAST
+@given(pt=pairs, seed=st.integers(0, 1000))
+def test_scores_against_numpy(pt, seed):
+    preds, targs = (np.array(a) for a in pt)
+    squashed = np.random.default_rng(seed).random(len(targs)) < 0.4
+    got = scores(torch.tensor(preds), torch.tensor(targs), squashed.tolist())
+    right = preds == targs
+    assert list(got) == ['test %', 'originals %', 'per-breed %']
+    assert np.isclose(got['test %'], 100*right.mean())
+    assert np.isclose(got['originals %'], 100*right[~squashed].mean()) if (~squashed).any() else math.isnan(got['originals %'])
+    assert np.isclose(got['per-breed %'], 100*np.mean([right[targs == c].mean() for c in np.unique(targs)]))
+
+
+def test_scores_checks():
+    with pytest.raises(ValueError, match='preds'): scores([0, 1], [0], [True, False])
+    with pytest.raises(ValueError, match='targs'): scores([], [], [])
+
+
+@FAST
+@given(pt=pairs, min_count=st.integers(1, 3))
+def test_confused_pairs_against_counter(pt, min_count):
+    preds, targs = (np.array(a) for a in pt)
+    df = confused_pairs(torch.tensor(preds), torch.tensor(targs), VOCAB, min_count)
+    want = Counter((VOCAB[t], VOCAB[p]) for p, t in zip(preds, targs) if p != t)
+    assert df.index.name == 'true' and list(df.columns) == ['predicted', 'photos']
+    assert dict(zip(zip(df.index, df.predicted), df.photos)) == {k: n for k, n in want.items() if n >= min_count}
+    assert df.photos.is_monotonic_decreasing
+
+
+def test_plot_confusion_counts():
+    preds, targs = torch.tensor([0, 1, 1, 2, 2, 2, 0]), torch.tensor([0, 0, 1, 2, 1, 2, 2])
+    ax = plot_confusion(preds, targs, ['a', 'b', 'c'], ['b', 'c'])
+    m = ax.images[0].get_array()
+    assert m.tolist() == [[1, 1], [0, 2]]                                 # rows true b, c; columns predicted b, c
+    assert sorted(t.get_text() for t in ax.texts) == ['1', '1', '2']      # zeros are left blank
+    assert [t.get_text() for t in ax.get_xticklabels()] == ['b', 'c']
+    plt.close('all')
+    with pytest.raises(ValueError, match='classes'): plot_confusion(preds, targs, ['a', 'b', 'c'], ['z'])
+    with pytest.raises(ValueError, match='classes'): plot_confusion(preds, targs, ['a', 'b', 'c'], [])
+
+
+def test_plot_class_accuracy_labels():
     table = per_class_accuracy(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]), ['a', 'b', 'c'])
-    table['train'] = [10, 20, 400]
-    ax = plot_class_accuracy(table, title='t')
-    assert ax.get_title() == 't' and ax.get_xscale() == 'log'
-    assert {t.get_text() for t in ax.texts} == {'c 50 %', '2 classes: a, b'}   # large classes one by one, small ones counted per accuracy level
+    table['train'] = [10, 12, 400]
+    ax = plot_class_accuracy(table, title='t\nu', n_worst=1)
+    assert ax.get_title() == 't\nu' and ax.get_xscale() == 'log'
+    assert {t.get_text() for t in ax.texts} == {'c 50 %', 'a 100 %'}    # the large class, and the worst small one (a tie: the first)
     plt.close('all')
     with pytest.raises(ValueError, match='table'): plot_class_accuracy(table.drop(columns='train'))
+    with pytest.raises(ValueError, match='n_worst'): plot_class_accuracy(table, n_worst=-1)
+
+
+def _label_boxes(ax):
+    FigureCanvasAgg(ax.figure).draw()
+    return [Text.get_window_extent(t) for t in ax.texts], ax.get_window_extent()
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_plot_class_accuracy_labels_stay_inside_and_apart(seed):
+    "Like the page's data: 7 large breeds near the top, 30 small ones anywhere, many at the same accuracy."
+    rng = np.random.default_rng(seed)
+    large = [f'large_breed_{i}' for i in range(7)]
+    small = [f'american_pit_bull_terrier_{i}' for i in range(30)]
+    table = pd.DataFrame(dict(label=large + small, train=[80]*7 + list(rng.integers(18, 32, 30)), held_out=[100]*7 + list(rng.integers(15, 30, 30)),
+                              accuracy=list(rng.choice([96., 98., 100.], 7)) + list(rng.choice([0., 50., 100.], 30) if seed % 2 else rng.uniform(40, 100, 30))))
+    ax = plot_class_accuracy(table, 'Oxford-IIIT Pet subset: 2,940 of 7,390 photos, 37 breeds\nEfficientNet-Lite0; point size: test photos', n_worst=5)
+    boxes, inside = _label_boxes(ax)
+    plt.close('all')
+    assert len(boxes) == 12
+    assert all(inside.x0 <= b.x0 and b.x1 <= inside.x1 and inside.y0 <= b.y0 and b.y1 <= inside.y1 for b in boxes), "a label leaves the axes"
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), "two labels overlap"
+
+
+# --- sign test -----------------------------------------------------------------------------------
+@FAST
+@given(rights=st.integers(1, 80).flatmap(lambda n: st.tuples(st.lists(st.booleans(), min_size=n, max_size=n), st.lists(st.booleans(), min_size=n, max_size=n))))
+def test_sign_test_against_scipy(rights):
+    from scipy.stats import binomtest
+    a, b = (np.array(r) for r in rights)
+    got = sign_test(torch.tensor(a), b.tolist())                         # tensors, arrays and lists alike
+    wa, wb = int((a & ~b).sum()), int((b & ~a).sum())
+    assert (got['A only'], got['B only']) == (wa, wb)
+    want = binomtest(min(wa, wb), wa + wb, 0.5).pvalue if wa + wb else 1.0
+    assert np.isclose(got['p'], want, rtol=1e-9, atol=0) and 0 < got['p'] <= 1
+    swapped = sign_test(b, a)
+    assert (swapped['A only'], swapped['B only'], swapped['p']) == (wb, wa, got['p'])   # symmetric
+
+
+def test_sign_test_checks():
+    assert sign_test([True]*400, [False]*400)['p'] == 2/2**400          # no overflow on many disagreements
+    with pytest.raises(TypeError, match='right_a'): sign_test([1, 0], [True, False])
+    with pytest.raises(TypeError, match='right_b'): sign_test([True, False], [1., 0.])
+    with pytest.raises(ValueError, match='right_a'): sign_test([True], [True, False])
+    with pytest.raises(ValueError, match='right_a'): sign_test([], [])
 
 
 # --- multi-label metrics -------------------------------------------------------------------------
@@ -517,8 +851,8 @@ def test_threshold_sweep_against_numpy_and_fastai(pt, thresholds):
     probs, targs = torch.from_numpy(p), torch.from_numpy(t).float()
     df = threshold_sweep(probs, targs, thresholds)
     ts = np.round(np.arange(0.05, 0.951, 0.05), 2) if thresholds is None else thresholds
-    assert list(df.columns) == ['threshold', 'accuracy_multi', 'exact_match']
-    assert np.allclose(df.threshold, ts)
+    assert df.index.name == 'threshold' and list(df.columns) == ['accuracy_multi', 'exact_match']
+    assert np.allclose(df.index, ts)
     for row, th in zip(df.itertuples(), ts):
         assert np.isclose(row.accuracy_multi, ((p > th) == t).mean()*100, atol=1e-4)
         assert np.isclose(row.accuracy_multi, float(accuracy_multi(probs, targs, thresh=th, sigmoid=False))*100, atol=1e-4)
@@ -527,7 +861,28 @@ def test_threshold_sweep_against_numpy_and_fastai(pt, thresholds):
 
 def test_default_thresholds():
     df = threshold_sweep(torch.rand(4, 3), torch.ones(4, 3))
-    assert len(df) == 19 and df.threshold.iloc[0] == 0.05 and df.threshold.iloc[-1] == 0.95
+    assert len(df) == 19 and df.index[0] == 0.05 and df.index[-1] == 0.95
+
+
+ONE_VOCAB = ['Bengal', 'Persian', 'beagle', 'cat', 'dog', 'pug']
+
+@FAST
+@given(p=hnp.arrays(np.float64, st.tuples(st.integers(1, 12), st.just(len(ONE_VOCAB))), elements=st.floats(0, 1)), thresh=st.floats(0.01, 0.99))
+def test_one_breed_labels_against_a_loop(p, thresh):
+    got = one_breed_labels(torch.from_numpy(p), ONE_VOCAB, thresh)
+    for row, out in zip(p, got.tolist()):
+        want = [0]*len(ONE_VOCAB)
+        if row.max() > thresh:
+            b = max((i for i, v in enumerate(ONE_VOCAB) if v not in ('cat', 'dog')), key=lambda i: row[i])   # the first of the best, as argmax
+            want[b] = 1; want[ONE_VOCAB.index('cat' if ONE_VOCAB[b][0].isupper() else 'dog')] = 1
+        assert out == want
+
+
+def test_threshold_sweep_with_a_rule():
+    probs, targs = torch.tensor([[0.2, 0.6, 0.1, 0.4, 0.3, 0.1], [0.1, 0.1, 0.1, 0.2, 0.1, 0.1]]), torch.tensor([[0, 1, 0, 1, 0, 0], [0]*6]).float()
+    df = threshold_sweep(probs, targs, [0.3, 0.5], rule=lambda p, t: one_breed_labels(p, ONE_VOCAB, t))
+    assert df.exact_match.tolist() == [100.0, 100.0]                       # a Persian and its species; then nothing for the second photo
+    assert threshold_sweep(probs, targs, [0.25]).exact_match.tolist() == [50.0]  # every label above 0.25: the Persian photo also gets 'dog'
 
 
 def test_exact_match_checks():
@@ -628,7 +983,7 @@ def test_check_head_params_formula_adds_up(capsys):
     right = sum(p.numel() for p in create_head(1280, 37).parameters())
     check_head_params(right)
     out = capsys.readouterr().out
-    formula = re.search(r': (.*)\.\s*$', out).group(1)
+    formula = re.search(r'Right! [\d,]+: ([\d·+ ]+)\.', out).group(1)
     assert eval(formula.replace('·', '*')) == right
 
 
