@@ -29,7 +29,7 @@ cores=$("$PYTHON" -c 'import os; print(len(os.sched_getaffinity(0)))')
 workers="${CNN_COURSE_TEST_WORKERS:-$cores}"
 threads="${CNN_COURSE_TEST_THREADS:-$(( cores / workers > 0 ? cores / workers : 1 ))}"
 echo "== 3/5 every notebook executes top to bottom at quick size (nbdev-test: $workers at a time, $threads torch thread(s) each, $cores cores)"
-time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n_workers "$workers" --timing
+time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n-workers "$workers" --timing
 echo "== 4/5 the web pages: nbdev-proc-nbs with no data and no network, then the pages in _proc/ (tests/test_pages.py)"
 time "$PYTHON" -m pytest tests/test_pages.py -q
 echo "== 5/5 pytest tests/ (the modules)"
