@@ -32,5 +32,7 @@ echo "== 3/5 every notebook executes top to bottom at quick size (nbdev-test: $w
 time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n-workers "$workers" --timing
 echo "== 4/5 the web pages: nbdev-proc-nbs with no data and no network, then the pages in _proc/ (tests/test_pages.py)"
 time "$PYTHON" -m pytest tests/test_pages.py -q
-echo "== 5/5 pytest tests/ (the modules)"
-time "$PYTHON" -m pytest tests/ -q --ignore=tests/test_pages.py
+# One pytest process per core, a test file's tests kept together on one process (their module fixtures build once), one
+# torch thread each: the same no-oversubscription rule as step 3.
+echo "== 5/5 pytest tests/ (the modules: $workers processes, $threads torch thread(s) each)"
+time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q --ignore=tests/test_pages.py -n "$workers" --dist loadfile
