@@ -22,9 +22,9 @@ echo "== 1/5 the package is in sync with the notebooks (nbdev-export leaves no d
 unchanged "nbdev-export leaves no diff" nbdev-export
 echo "== 2/5 the notebooks are clean and in their Jupyter markup (nbdev-clean, then scripts/jupyter_markup.py, leave no diff)"
 unchanged "nbdev-clean + scripts/jupyter_markup.py leave no diff" bash -c 'nbdev-clean && "$0" scripts/jupyter_markup.py nbs/*.ipynb' "$PYTHON"
-# No oversubscription: the torch threads of all notebooks running at once never exceed the cores. One thread per
-# notebook and one notebook per core was faster here than one notebook at a time with all cores (measured; see the
-# closing note of the session that chose it). Override with CNN_COURSE_TEST_WORKERS / CNN_COURSE_TEST_THREADS.
+# No oversubscription: the torch threads of all notebooks running at once never exceed the cores. Measured on a 2-core
+# AVX-512/bf16 CPU (2026-12-05): 2 notebooks at a time with 1 thread each, 72 s; 1 at a time with 2 threads, 110 s.
+# Override with CNN_COURSE_TEST_WORKERS / CNN_COURSE_TEST_THREADS.
 cores=$("$PYTHON" -c 'import os; print(len(os.sched_getaffinity(0)))')
 workers="${CNN_COURSE_TEST_WORKERS:-$cores}"
 threads="${CNN_COURSE_TEST_THREADS:-$(( cores / workers > 0 ? cores / workers : 1 ))}"
@@ -33,6 +33,6 @@ time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n-workers "$
 echo "== 4/5 the web pages: nbdev-proc-nbs with no data and no network, then the pages in _proc/ (tests/test_pages.py)"
 time "$PYTHON" -m pytest tests/test_pages.py -q
 # One pytest process per core, a test file's tests kept together on one process (their module fixtures build once), one
-# torch thread each: the same no-oversubscription rule as step 3.
+# torch thread each: the same no-oversubscription rule as step 3 (same CPU: 82 s, against 130 s in one process).
 echo "== 5/5 pytest tests/ (the modules: $workers processes, $threads torch thread(s) each)"
 time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q --ignore=tests/test_pages.py -n "$workers" --dist loadfile
