@@ -380,12 +380,11 @@ def conv_vs_dense(
         raise ValueError(f"input_size must be (C, H, W) with positive ints, got {input_size!r}")
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d): hooks.append(m.register_forward_hook(record(name)))
-    was_training, p = model.training, next(model.parameters())
+    p = next(model.parameters())
     try:
-        with torch.no_grad(): model.eval()(torch.zeros(1, *input_size, dtype=p.dtype, device=p.device))
+        with eval_mode(model), torch.no_grad(): model(torch.zeros(1, *input_size, dtype=p.dtype, device=p.device))
     finally:
         for h in hooks: h.remove()
-        model.train(was_training)
     df = pd.DataFrame(rows).set_index('layer')
     df['dense_per_conv'] = (df.dense_params/df.conv_params).round(2)
     return df

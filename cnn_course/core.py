@@ -21,9 +21,10 @@ from fastai.data.external import URLs, untar_data, fastai_cfg
 __all__ = ['SIZE_ENV', 'SIZES', 'DATASETS', 'MNIST_SPLITS', 'MNIST_COUNTS', 'CIFAR_CLASSES', 'CIFAR_COUNTS', 'CALLOUT_KINDS',
            'TEXT_SIZE_KEY', 'RESULTS_FILE', 'RESULT_COLUMNS', 'course_size', 'by_size', 'dataset_folder', 'tidy_path',
            'DataMissingError', 'get_data', 'load_mnist', 'load_cifar', 'seed_everything', 'DataGenerator',
-           'default_device', 'autocast_dtype', 'hardware', 'banner', 'disclosures', 'quote_callout', 'to_quarto',
-           'QuartoMarkup', 'source_link', 'DocRenderer', 'show_doc', 'smallest_text_pt', 'record_text_sizes',
-           'kernel_metadata', 'flow_diagram', 'verdict', 'record_result', 'results_table', 'results_view']
+           'default_device', 'eval_mode', 'autocast_dtype', 'hardware', 'banner', 'disclosures', 'quote_callout',
+           'to_quarto', 'QuartoMarkup', 'source_link', 'DocRenderer', 'show_doc', 'smallest_text_pt',
+           'record_text_sizes', 'kernel_metadata', 'flow_diagram', 'verdict', 'record_result', 'results_table',
+           'results_view']
 
 # %% ../nbs/00_core.ipynb #2bb65e43
 SIZE_ENV = 'CNN_COURSE_SIZE'  # the environment variable that selects the size
@@ -264,6 +265,20 @@ def default_device() -> torch.device:
     mps = getattr(torch.backends, 'mps', None)
     if mps is not None and mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #e2c5df26
+class eval_mode:
+    "Put `model` in eval mode for a `with` block, then give every layer back the mode it had (also after an error)."
+    def __init__(self,
+        model:torch.nn.Module, # the network to measure
+    ):
+        if not isinstance(model, torch.nn.Module): raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        self.model = model
+    def __enter__(self) -> torch.nn.Module:
+        self.modes = [(m, m.training) for m in self.model.modules()]
+        return self.model.eval()
+    def __exit__(self, *exc):
+        for m, training in self.modes: m.training = training
 
 # %% ../nbs/00_core.ipynb #6996885d
 def autocast_dtype(

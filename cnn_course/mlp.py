@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
-from .core import load_mnist, get_data, default_device, verdict, MNIST_COUNTS, DataGenerator   # first: it also quietens a torch warning fastai's import triggers
+from .core import load_mnist, get_data, default_device, verdict, MNIST_COUNTS, DataGenerator, eval_mode   # first: it also quietens a torch warning fastai's import triggers
 import torchvision
 from fastprogress.fastprogress import master_bar, progress_bar
 from fastai.data.core import DataLoaders
@@ -228,17 +228,14 @@ def evaluate(
     _check_loader(dl, 'dl')
     if len(dl) == 0: raise ValueError("dl is empty: it must yield at least one batch")
     device = _model_device(model) if device is None else torch.device(device)
-    was_training = model.training
-    model.to(device).eval()
     total_loss, correct, n = 0.0, 0, 0
-    with torch.no_grad():
+    with eval_mode(model.to(device)), torch.no_grad():
         for xb, yb in dl:
             xb, yb = xb.to(device), yb.to(device)
             out = model(xb)
             total_loss += loss_func(out, yb).item()*len(yb)
             correct += (out.argmax(dim=1) == yb).sum().item()
             n += len(yb)
-    model.train(was_training)
     return total_loss/n, correct/n
 
 # %% ../nbs/01_mlp_baseline.ipynb #25fa1486

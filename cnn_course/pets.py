@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from PIL import Image
-from .core import verdict, autocast_dtype
+from .core import verdict, autocast_dtype, eval_mode
 from .conv import _check_int
 from .resnet import resnet34, resnet50, DeviceAutocast, ReleaseMemory
 from fastai.callback.core import Callback, TrainEvalCallback
@@ -321,10 +321,7 @@ def body_features(
     "Number of channels `body` outputs (found by running it on one small image)."
     if not isinstance(body, nn.Module): raise TypeError(f"body must be an nn.Module, got {type(body).__name__}")
     if next(body.parameters(), None) is None: raise ValueError("body must have parameters (a network body), got one with none")
-    training = body.training
-    with torch.no_grad(): n = body.eval()(torch.zeros(1, 3, 64, 64, device=next(body.parameters()).device)).shape[1]
-    body.train(training)
-    return n
+    with eval_mode(body), torch.no_grad(): return body(torch.zeros(1, 3, 64, 64, device=next(body.parameters()).device)).shape[1]
 
 # %% ../nbs/05_pets_classification.ipynb #838b4c46
 def body_head_splitter(
@@ -555,17 +552,14 @@ def start_gradients(
     "How hard each loss pulls on the body's weights at the start: loss and body-gradient norm on one batch, batch norm in eval mode."
     if not isinstance(model, nn.Sequential) or len(model) != 2: raise TypeError(f"model must be nn.Sequential(body, head), got {type(model).__name__}")
     if not isinstance(losses, dict) or not losses: raise ValueError(f"losses must be a non-empty dict name -> loss function, got {losses!r}")
-    training, rows = model.training, []
-    model.eval()
-    body = [p for p in model[0].parameters()]
+    rows, body = [], [p for p in model[0].parameters()]
     xb, yb = torch.as_tensor(xb).as_subclass(torch.Tensor), torch.as_tensor(yb).as_subclass(torch.Tensor)
-    with torch.enable_grad():
+    with eval_mode(model), torch.enable_grad():
         out = model(xb)
         for name, fn in losses.items():
             loss = fn(out, yb)
             grads = torch.autograd.grad(loss, body, retain_graph=True, allow_unused=True)
             rows.append(dict(loss=name, value=loss.item(), body_gradient=torch.sqrt(sum((g.float()**2).sum() for g in grads if g is not None)).item()))
-    model.train(training)
     return pd.DataFrame(rows).set_index('loss')
 
 # %% ../nbs/05_pets_classification.ipynb #7b2e4c19
@@ -749,14 +743,14 @@ def grad_cam(
 ) -> torch.Tensor:       # h×w map (the body's output grid), scaled to [0, 1]
     "Grad-CAM of class `cls` for image `x`, from the body's last feature maps."
     _check_one_image(x)
-    store, training = {}, model.training
+    store = {}
     h = model[0].register_forward_hook(lambda module, inp, out: store.__setitem__('acts', out))   # keep the body's output
     try:
-        with torch.enable_grad():
-            out = model.eval()(x.detach().requires_grad_())   # gradients flow even through a frozen body
+        with eval_mode(model), torch.enable_grad():
+            out = model(x.detach().requires_grad_())   # gradients flow even through a frozen body
             if not 0 <= cls < out.shape[1]: raise ValueError(f"cls must be a class index in [0, {out.shape[1]}), got {cls}")
             (grads,) = torch.autograd.grad(out[0, cls], store['acts'])   # leaves the parameters' .grad alone
-    finally: h.remove(); model.train(training)
+    finally: h.remove()
     acts, grads = store['acts'][0].detach(), grads[0]
     cam = F.relu((grads.mean((1, 2), keepdim=True)*acts).sum(0))
     return cam/cam.max() if cam.max() > 0 else cam
@@ -775,20 +769,17 @@ def occlusion_map(
     for name, v in dict(patch=patch, stride=stride, bs=bs).items(): _check_int(v, name, 1)
     H, W = x.shape[-2:]
     if patch > min(H, W): raise ValueError(f"patch must be at most the image size {min(H, W)}, got {patch}")
-    training = model.training
-    model.eval()
     ys, xs = range(0, H - patch + 1, stride), range(0, W - patch + 1, stride)
     copies = []
     for i in ys:
         for j in xs:
             c = x[0].clone(); c[:, i:i+patch, j:j+patch] = 0   # 0 is the mean grey after normalisation
             copies.append(c)
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         base = model(x).softmax(1)[0]
         if not 0 <= cls < len(base): raise ValueError(f"cls must be a class index in [0, {len(base)}), got {cls}")
         base = base[cls]
         probs = torch.cat([model(torch.stack(copies[k:k+bs])).softmax(1)[:, cls] for k in range(0, len(copies), bs)])
-    model.train(training)
     drop = (base - probs).clamp(min=0).view(len(ys), len(xs))
     return drop/drop.max() if drop.max() > 0 else drop
 

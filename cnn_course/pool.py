@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .conv import conv_output_size, _pair
-from .core import verdict
+from .core import verdict, eval_mode
 from .mlp import shift_images
 
 # %% auto #0
@@ -112,13 +112,9 @@ def feature_change(
     "How much `f`'s output changes, relative to its norm, when the images are shifted right."
     _check_shift_input(f, x)
     fill = x.min().item() if fill is None else fill
-    was_training = f.training
-    f.eval()
-    try:
-        with torch.no_grad():
-            base = f(x)
-            change = {s: _relative_change(f(shift_images(x, s, 0, fill)), base) for s in shifts}
-    finally: f.train(was_training)
+    with eval_mode(f), torch.no_grad():
+        base = f(x)
+        change = {s: _relative_change(f(shift_images(x, s, 0, fill)), base) for s in shifts}
     return pd.Series(change, name='relative change').rename_axis('shift')
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #5e9a0001
@@ -134,20 +130,16 @@ def shift_equivariance(
     if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < x.shape[3] for s in shifts):
         raise ValueError(f"shifts must be ints from 0 to {x.shape[3] - 1} (the image width less one), got {shifts!r}")
     fill = x.min().item() if fill is None else fill
-    was_training = f.training
-    f.eval()
-    try:
-        with torch.no_grad():
-            base = f(x)
-            if base.ndim != 4: raise ValueError(f"f must return N×C×H×W feature maps, got shape {tuple(base.shape)}")
-            w, rows = base.shape[3], []
-            for s in shifts:
-                moved = f(shift_images(x, s, 0, fill))
-                # `base` moved m cells right, compared with `moved` on the columns the two maps then share
-                change = {m: _relative_change(moved[..., m:], base[..., :w - m]) for m in range(min(s, w - 1) + 1)}
-                best = min(change, key=change.get)   # the smallest m on a tie
-                rows.append(dict(shift=s, change=change[0], cells=best, realigned_change=change[best]))
-    finally: f.train(was_training)
+    with eval_mode(f), torch.no_grad():
+        base = f(x)
+        if base.ndim != 4: raise ValueError(f"f must return N×C×H×W feature maps, got shape {tuple(base.shape)}")
+        w, rows = base.shape[3], []
+        for s in shifts:
+            moved = f(shift_images(x, s, 0, fill))
+            # `base` moved m cells right, compared with `moved` on the columns the two maps then share
+            change = {m: _relative_change(moved[..., m:], base[..., :w - m]) for m in range(min(s, w - 1) + 1)}
+            best = min(change, key=change.get)   # the smallest m on a tie
+            rows.append(dict(shift=s, change=change[0], cells=best, realigned_change=change[best]))
     return pd.DataFrame(rows).set_index('shift')
 
 # %% ../nbs/03_pooling_and_receptive_fields.ipynb #13223356

@@ -19,7 +19,7 @@ from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from .conv import _pair, _check_int, _legible_pt, _Explorer, _pixels, conv_output_size
 from .pool import max_pool2d, avg_pool2d
-from .core import verdict
+from .core import verdict, eval_mode
 
 # %% auto #0
 __all__ = ['receptive_field', 'plot_receptive_field', 'plot_effective_receptive_field', 'plot_grid', 'receptive_field_explorer', 'Axis', 'ERF_REDUCTIONS', 'window_step', 'receptive_box', 'SumPool2d', 'linearised', 'measured_receptive_box', 'effective_receptive_field', 'erf_extent', 'erf_spread', 'top_activating_patches', 'check_rf_size', 'check_covers_digit']
@@ -258,16 +258,13 @@ def _propagate(model, input_size):
     p = next(model.parameters(), None)
     x = torch.zeros(1, *size, dtype=p.dtype if p is not None and p.is_floating_point() else torch.float32,
                     device=p.device if p is not None else 'cpu')
-    was_training = model.training
+    import contextlib, io
     try:
-        gm.eval()
-        import contextlib, io
-        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()): ShapeProp(gm).propagate(x)  # ShapeProp prints a traceback: we explain instead
+        with eval_mode(gm), torch.no_grad(), contextlib.redirect_stderr(io.StringIO()): ShapeProp(gm).propagate(x)  # ShapeProp prints a traceback: we explain instead
     except Exception as e:
         cause = e.__cause__ or e
         raise ValueError(f"the model cannot run on an input of input_size {tuple(size)} (C, H, W): {type(cause).__name__}: {cause}\n"
                          "Check that C matches the first layer's input channels and that H and W are large enough for every layer.") from e
-    finally: model.train(was_training)
     modules, fields, rows, seen = dict(gm.named_modules()), {}, [], set()
     for node in gm.graph.nodes:
         if node.op == 'output': break
@@ -793,11 +790,9 @@ def effective_receptive_field(
         raise ValueError(f"inputs must be a non-empty floating-point N×C×H×W tensor of finite values, got shape {tuple(inputs.shape)}, {inputs.dtype}")
     p = next((q for q in model.parameters() if q.is_floating_point()), None)
     x = (inputs if p is None else inputs.to(p.device, p.dtype)).clone().requires_grad_()
-    was_training = model.training
-    model.eval()   # batch norm and dropout as at inference: each image's output depends on that image alone
-    try: out = model(x)
+    try:
+        with eval_mode(model): out = model(x)   # batch norm and dropout as at inference: each image's output depends on that image alone
     except RuntimeError as e: raise ValueError(f"the model cannot run on inputs of shape (C, H, W) = {tuple(x.shape[1:])} (input_size or inputs): {e}") from e
-    finally: model.train(was_training)
     if out.ndim != 4: raise ValueError(f"model must return an N×C×H×W feature map, got shape {tuple(out.shape)}; pass its convolutional part")
     i, j = index if index is not None else (out.shape[2]//2, out.shape[3]//2)
     if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]): raise ValueError(f"index must be inside the {tuple(out.shape[2:])} output grid, got {(i, j)!r}")
@@ -862,11 +857,7 @@ def top_activating_patches(
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or len(images) == 0: raise ValueError(f"images must be a non-empty N×C×H×W tensor, got {getattr(images, 'shape', type(images).__name__)}")
     k = _check_int(k, 'k', 1)
     if k > len(images): raise ValueError(f"k must be at most the number of images ({len(images)}), got {k}")
-    was_training = features.training
-    features.eval()
-    try:
-        with torch.no_grad(): acts = features(images)
-    finally: features.train(was_training)
+    with eval_mode(features), torch.no_grad(): acts = features(images)
     if acts.ndim != 4: raise ValueError(f"features must return an N×C×H×W feature map, got shape {tuple(acts.shape)}")
     channels = list(channels)
     if not channels or any(not isinstance(c, int) or not 0 <= c < acts.shape[1] for c in channels): raise ValueError(f"channels must be ints in 0..{acts.shape[1] - 1}, got {channels!r}")

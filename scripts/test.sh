@@ -18,9 +18,9 @@ unchanged() {  # unchanged "what" command... : run the command and fail if it ch
   echo "ok: $what"
 }
 
-echo "== 1/5 the package is in sync with the notebooks (nbdev-export leaves no diff)"
+echo "== 1/4 the package is in sync with the notebooks (nbdev-export leaves no diff)"
 unchanged "nbdev-export leaves no diff" nbdev-export
-echo "== 2/5 the notebooks are clean and in their Jupyter markup (nbdev-clean, then scripts/jupyter_markup.py, leave no diff)"
+echo "== 2/4 the notebooks are clean and in their Jupyter markup (nbdev-clean, then scripts/jupyter_markup.py, leave no diff)"
 unchanged "nbdev-clean + scripts/jupyter_markup.py leave no diff" bash -c 'nbdev-clean && "$0" scripts/jupyter_markup.py nbs/*.ipynb' "$PYTHON"
 # No oversubscription: the torch threads of all notebooks running at once never exceed the cores. Measured on a 2-core
 # AVX-512/bf16 CPU (2026-12-05): 2 notebooks at a time with 1 thread each, 72 s; 1 at a time with 2 threads, 110 s.
@@ -28,11 +28,10 @@ unchanged "nbdev-clean + scripts/jupyter_markup.py leave no diff" bash -c 'nbdev
 cores=$("$PYTHON" -c 'import os; print(len(os.sched_getaffinity(0)))')
 workers="${CNN_COURSE_TEST_WORKERS:-$cores}"
 threads="${CNN_COURSE_TEST_THREADS:-$(( cores / workers > 0 ? cores / workers : 1 ))}"
-echo "== 3/5 every notebook executes top to bottom at quick size (nbdev-test: $workers at a time, $threads torch thread(s) each, $cores cores)"
+echo "== 3/4 every notebook executes top to bottom at quick size (nbdev-test: $workers at a time, $threads torch thread(s) each, $cores cores)"
 time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n-workers "$workers" --timing
-echo "== 4/5 the web pages: nbdev-proc-nbs with no data and no network, then the pages in _proc/ (tests/test_pages.py)"
-time "$PYTHON" -m pytest tests/test_pages.py -q
-# One pytest process per core, a test file's tests kept together on one process (their module fixtures build once), one
-# torch thread each: the same no-oversubscription rule as step 3 (same CPU: 82 s, against 130 s in one process).
-echo "== 5/5 pytest tests/ (the modules: $workers processes, $threads torch thread(s) each)"
-time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q --ignore=tests/test_pages.py -n "$workers" --dist loadfile
+# One pytest run for the pages and the modules: one process per core, a test file's tests kept together on one process
+# (their module fixtures build once), one torch thread each, the same no-oversubscription rule as step 3. Measured on a
+# 2-core AMD EPYC (AVX-512/bf16, 2026-12-05): 82 s, against 33 s + 84 s when the pages ran first in a process of their own.
+echo "== 4/4 pytest tests/: the web pages (nbdev-proc-nbs with no data and no network, then tests/test_pages.py on _proc/) and the modules ($workers processes, $threads torch thread(s) each)"
+time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q -n "$workers" --dist loadfile

@@ -38,6 +38,8 @@ CASES = [
     (banner, (), dict(amp='yes'), 'amp'),
     (hardware, (), dict(amp=1), 'amp'),
     (tidy_path, (3,), {}, 'path'),
+    (eval_mode, (3,), {}, 'model'),
+    (eval_mode, (nn.Linear,), {}, 'model'),
     (DataGenerator, ('0',), {}, 'seed'),
     (record_result, ('01', 'm', 'd', 90), dict(amp='yes', force=True), 'amp'),
     (verdict, (True, 3, 'x'), {}, 'right'),

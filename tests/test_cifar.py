@@ -1,5 +1,5 @@
 "Tests of chapter 04's CIFAR side: `load_cifar`, batched augmentation, loaders, from-scratch BatchNorm, CIFAR networks, autocast, recipes."
-import copy, inspect, math, shutil, warnings
+import copy, inspect, math, os, shutil, warnings
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar, autocast_dtype, seed_everything
 from cnn_course.resnet import *
+from data_helpers import link_folders, own
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -458,25 +459,20 @@ def test_exercise_checks_accept_right_and_refuse_wrong_answers(capsys):
 
 
 # --- load_cifar: counts, damaged caches, broken files (skipped with a reason when the data set is absent) ---------------------
-@pytest.fixture(scope='module')
-def cifar_test_copy(tmp_path_factory):
-    "A private FASTAI_HOME holding a copy of the real CIFAR-10 test split (10,000 files)."
+@pytest.fixture
+def cifar_home(tmp_path, monkeypatch):
+    """A private FASTAI_HOME whose CIFAR-10 test split links to the real class folders (copying 10,000 files took seconds per test).
+
+    A test that damages a file first gives its class folder links of its own (`own`, tests/data_helpers.py), then deletes or replaces a link,
+    never writing through one: that would damage the real data."""
     src = dataset_folder('cifar10')
     if not (src/'test').is_dir():
         pytest.skip(f"CIFAR-10 is not at {src}: run `untar_data(URLs.CIFAR)` online, or lay out the offline copy (../shared/data/install.py)")
-    home = tmp_path_factory.mktemp('fastai_home')
-    shutil.copytree(src/'test', home/'data'/'cifar10'/'test')
-    (home/'data'/'cifar10'/'train'/'airplane').mkdir(parents=True)   # get_data checks both splits exist; these tests read only 'test'
-    shutil.copy(next((src/'test'/'airplane').iterdir()), home/'data'/'cifar10'/'train'/'airplane')
-    return home
-
-
-@pytest.fixture
-def cifar_home(cifar_test_copy, tmp_path, monkeypatch):
-    home = tmp_path/'home'
-    shutil.copytree(cifar_test_copy, home)
-    monkeypatch.setenv('FASTAI_HOME', str(home))
-    return home/'data'/'cifar10'
+    test = link_folders(src/'test', tmp_path/'home'/'data'/'cifar10'/'test')
+    (test.parent/'train'/'airplane').mkdir(parents=True)   # get_data checks both splits exist; these tests read only 'test'
+    shutil.copy(next((src/'test'/'airplane').iterdir()), test.parent/'train'/'airplane')
+    monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'home'))
+    return test.parent
 
 
 def test_load_cifar_counts_and_cache(cifar_home):
@@ -489,7 +485,7 @@ def test_load_cifar_counts_and_cache(cifar_home):
 
 
 def test_load_cifar_refuses_a_missing_image_and_writes_no_cache(cifar_home):
-    next((cifar_home/'test'/'cat').iterdir()).unlink()
+    own(cifar_home/'test'/'cat').unlink()
     with pytest.raises(DataMissingError, match='999') as e: load_cifar('test')
     assert 'was not written' in str(e.value)
     assert not (cifar_home/'test-v1.npz').exists()
@@ -507,8 +503,9 @@ def test_load_cifar_rebuilds_a_damaged_cache(cifar_home):
 
 
 def test_load_cifar_names_a_broken_file(cifar_home):
-    f = next((cifar_home/'test'/'dog').iterdir())
-    f.write_bytes(f.read_bytes()[:20])
+    f = own(cifar_home/'test'/'dog')
+    data = f.read_bytes()
+    f.unlink(); f.write_bytes(data[:20])   # a broken file in place of the link (writing through it would damage the real file)
     with pytest.raises(ValueError, match=f.name): load_cifar('test', refresh=True)
 
 

@@ -190,3 +190,37 @@ def test_record_result_task(tmp_path, monkeypatch):
     assert record_result('02 y', 'n', 'd', 99.0, task='3 vs 7, 2 classes', path=path)['task'] == '3 vs 7, 2 classes'
     assert results_table(path).task.tolist() == ['3 vs 7, 2 classes'] and list(results_table(path).columns) == RESULT_COLUMNS
     with pytest.raises(TypeError, match='task must be a non-empty str'): record_result('02 y', 'n', 'd', 99.0, task='', path=path)
+
+
+# --- eval_mode -----------------------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st
+
+
+def _tree(flags):
+    "A Sequential of Linear / BatchNorm1d / Dropout / nested Sequential layers whose training flags are `flags` (in modules() order)."
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Sequential(torch.nn.BatchNorm1d(3), torch.nn.Dropout()), torch.nn.Dropout())
+    for m, f in zip(net.modules(), flags): m.training = f
+    return net
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.booleans(), min_size=6, max_size=6), st.booleans())
+def test_eval_mode_restores_every_layer(flags, fail):
+    "Inside: every layer in eval mode. After, normally or after an error: each layer's own flag, not one flag for all."
+    net = _tree(flags)
+    try:
+        with eval_mode(net) as m:
+            assert m is net and not any(x.training for x in net.modules())
+            if fail: raise KeyError('boom')
+    except KeyError: assert fail
+    assert [x.training for x in net.modules()] == flags
+
+
+def test_eval_mode_matches_torch_eval_inside():
+    "Outputs inside the block are the eval-mode outputs torch gives (batch norm's running statistics, no dropout)."
+    torch.manual_seed(0)
+    net, x = _tree([True]*6), torch.randn(5, 3)
+    net(x)   # one training step of the running statistics
+    with eval_mode(net): inside = net(x)
+    net.eval(); expected = net(x)
+    torch.testing.assert_close(inside, expected)

@@ -7,15 +7,15 @@ import torch
 
 from cnn_course.core import *
 from cnn_course.core import DataMissingError
+from data_helpers import link_folders, own
 
 
 @pytest.fixture(scope='module')
 def mnist_home(tmp_path_factory):
-    "A FASTAI_HOME whose MNIST test PNGs are a private copy (training is linked: never written)."
+    "A FASTAI_HOME whose MNIST folders link to the real ones; a test that damages a PNG first owns its folder (`own`)."
     home = tmp_path_factory.mktemp('fastai_home')
     real = dataset_folder('mnist')
-    (home/'data'/'mnist_png').mkdir(parents=True)
-    shutil.copytree(real/'testing', home/'data'/'mnist_png'/'testing')
+    link_folders(real/'testing', home/'data'/'mnist_png'/'testing')
     (home/'data'/'mnist_png'/'training').symlink_to(real/'training', target_is_directory=True)
     return home
 
@@ -61,6 +61,7 @@ def test_damaged_cache_is_rebuilt_with_a_warning(home, damage):
 def test_missing_png_is_refused_and_cache_kept(home):
     load_mnist('test')
     before = _cache(home).read_bytes()
+    own(home/'data'/'mnist_png'/'testing'/'7')
     png = home/'data'/'mnist_png'/'testing'/'7'/'0.png'
     moved = png.with_suffix('.bak'); png.rename(moved)
     try:
@@ -75,13 +76,15 @@ def test_missing_png_is_refused_and_cache_kept(home):
 @pytest.mark.parametrize('damage', ['truncated', 'wrong size'])
 def test_broken_png_is_named(home, damage):
     from PIL import Image
+    own(home/'data'/'mnist_png'/'testing'/'2')
     png = home/'data'/'mnist_png'/'testing'/'2'/'1.png'
-    good = png.read_bytes()
+    real = png.resolve()
+    png.unlink()   # a damaged file in place of the link, never written through it
     try:
-        if damage == 'truncated': png.write_bytes(good[:len(good)//2])
+        if damage == 'truncated': png.write_bytes(real.read_bytes()[:len(real.read_bytes())//2])
         else: Image.new('L', (32, 32)).save(png)
         with pytest.raises(ValueError, match=r'testing/2/1\.png'): load_mnist('test', refresh=True)
-    finally: png.write_bytes(good)
+    finally: png.unlink(); png.symlink_to(real)
 
 
 @pytest.mark.parametrize('name', sorted(DATASETS))
