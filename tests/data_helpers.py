@@ -15,6 +15,5 @@ def own(folder:Path) -> Path:
     Delete or replace a link, never write through one: that would damage the real data."""
     if not folder.is_symlink(): return min(folder.iterdir())   # already owned
     real = folder.resolve()
-    folder.unlink(); folder.mkdir()
-    for f in real.iterdir(): (folder/f.name).symlink_to(f)
-    return min(folder.iterdir())
+    folder.unlink()
+    return min(link_folders(real, folder).iterdir())

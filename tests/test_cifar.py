@@ -1,5 +1,5 @@
 "Tests of chapter 04's CIFAR side: `load_cifar`, batched augmentation, loaders, from-scratch BatchNorm, CIFAR networks, autocast, recipes."
-import copy, inspect, math, os, shutil, warnings
+import copy, inspect, math, shutil, warnings
 
 import numpy as np
 import pytest
