@@ -2,6 +2,10 @@
 # The test command: set-up, then every check at quick size. Exits non-zero on the first failure.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 export CNN_COURSE_SIZE=quick
+# Let Python cache compiled modules in __pycache__ (git ignores it), and pytest its assertion-rewritten test and plugin
+# modules: where PYTHONDONTWRITEBYTECODE is set, every process of this command (each notebook, each pytest worker) would
+# compile them again.
+unset PYTHONDONTWRITEBYTECODE
 export PYTHONUNBUFFERED=1
 
 snapshot() { find "$@" -type f \( -name '*.py' -o -name '*.ipynb' -o -name '*.toml' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha256sum; }
@@ -31,7 +35,8 @@ threads="${CNN_COURSE_TEST_THREADS:-$(( cores / workers > 0 ? cores / workers : 
 echo "== 3/4 every notebook executes top to bottom at quick size (nbdev-test: $workers at a time, $threads torch thread(s) each, $cores cores)"
 time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n-workers "$workers" --timing
 # One pytest run for the pages and the modules: one process per core, a test file's tests kept together on one process
-# (their module fixtures build once), one torch thread each, the same no-oversubscription rule as step 3. Measured on a
-# 2-core AMD EPYC (AVX-512/bf16, 2026-12-05): 82 s, against 33 s + 84 s when the pages ran first in a process of their own.
+# (their module fixtures build once), one torch thread each, the same no-oversubscription rule as step 3. The files go to
+# the processes longest first (tests/conftest.py: LONGEST_FIRST; --no-loadscope-reorder keeps that order instead of
+# pytest-xdist's, by number of tests). Measured on a 2-core AMD EPYC (AVX-512/bf16, 2026-12-05): 53-57 s.
 echo "== 4/4 pytest tests/: the web pages (nbdev-proc-nbs with no data and no network, then tests/test_pages.py on _proc/) and the modules ($workers processes, $threads torch thread(s) each)"
-time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q -n "$workers" --dist loadfile
+time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q -n "$workers" --dist loadfile --no-loadscope-reorder

@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
+import cnn_course.core as core
 from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar, autocast_dtype, seed_everything
 from cnn_course.resnet import *
 from data_helpers import link_folders, own
@@ -491,8 +492,14 @@ def test_load_cifar_refuses_a_missing_image_and_writes_no_cache(cifar_home):
     assert not (cifar_home/'test-v1.npz').exists()
 
 
-def test_load_cifar_rebuilds_a_damaged_cache(cifar_home):
-    x, _ = load_cifar('test')
+def test_load_cifar_rebuilds_a_damaged_cache(cifar_home, monkeypatch):
+    x, y = load_cifar('test')
+    # decoding the 10,000 files is tested above: each rebuild here returns a copy of what the first load decoded
+    rebuilds = []
+    def decode(folder):
+        rebuilds.append(folder)
+        return x.numpy().copy(), y.numpy().copy()
+    monkeypatch.setattr(core, '_decode_cifar', decode)
     cache = cifar_home/'test-v1.npz'
     cache.write_bytes(cache.read_bytes()[:1000])   # truncated
     with pytest.warns(UserWarning, match='test-v1.npz'): x2, _ = load_cifar('test')
@@ -500,6 +507,7 @@ def test_load_cifar_rebuilds_a_damaged_cache(cifar_home):
     np.savez(cache, x=np.zeros((100, 3, 32, 32), np.uint8), y=np.zeros(100, np.int64))   # readable but wrong
     with pytest.warns(UserWarning, match='expected 10,000'): x3, _ = load_cifar('test')
     assert torch.equal(x, x3)
+    assert rebuilds == [cifar_home/'test']*2   # one rebuild for each damage, from the test split's folder
 
 
 def test_load_cifar_names_a_broken_file(cifar_home):

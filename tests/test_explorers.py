@@ -10,10 +10,11 @@ numbers, the pointer and the arrow keys), read back with `cnnxLast()`. Every pag
 nothing over http(s).
 
 The no-kernel guarantee: a small notebook that calls both explorers is executed by a Jupyter kernel, then converted by
-`jupyter nbconvert --to html` and processed by `nbdev-proc-nbs`; the explorers in both results pass the same checks. Where
-chapters 02 and 03 hold a saved explorer output, it is checked the same way.
+`jupyter nbconvert --to html`; the explorers in the result pass the same checks. Where chapters 02 and 03 hold a saved
+explorer output, it is checked the same way; tests/test_pages.py checks that `nbdev-proc-nbs` (the site's build) keeps
+those outputs as they are.
 """
-import json, os, re, subprocess, sys, threading, time
+import functools, json, os, re, threading, time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from cnn_course.conv import conv_explorer, conv_animation, EXPLORER_KERNELS, PAD
 from cnn_course.receptive import receptive_field_explorer, receptive_field, receptive_box
 
 ROOT = Path(__file__).resolve().parents[1]
-N_CONV, N_CONV_TINY, N_RF = 500, 100, 500       # random settings compared with PyTorch in the browser
+N_CONV, N_CONV_TINY, N_RF = 300, 60, 300       # random settings compared with PyTorch in the browser
 TORCH_PAD = dict(zeros='constant', reflect='reflect', replicate='replicate', circular='circular')
 CH = ('red', 'green', 'blue')
 
@@ -218,12 +219,21 @@ def _rf_model(layers):
     return nn.Sequential(*mods).double()
 
 
+@functools.lru_cache(maxsize=None)
+def _rf_reference(layers, H, W):
+    """The PyTorch stack for `layers` (a tuple of layer tuples), its `receptive_field` table and the table's rows as the explorer shows them;
+    table and rows None where `receptive_field` refuses the stack. Built once per stack."""
+    model = _rf_model(layers)
+    try: rf = receptive_field(model, (1, H, W))
+    except ValueError: return model, None, None
+    return model, rf, [(str(name), row['op'], tuple(row['shape'][1:]), int(row['size']), int(row['jump']), int(row['start'])) for name, row in rf.iterrows()]
+
+
 def _check_rf(r, img):
     "One receptive-field report against receptive_field, receptive_box and the PyTorch layers."
     layers, (H, W) = r['layers'], img.shape
-    model = _rf_model(layers)
-    try: rf = receptive_field(model, (1, H, W))
-    except ValueError:
+    model, rf, want = _rf_reference(tuple(map(tuple, layers)), H, W)
+    if rf is None:
         x, bad = torch.zeros(1, 1, H, W, dtype=torch.float64), None
         for n, m in enumerate(model):
             try: x = m(x)
@@ -232,7 +242,6 @@ def _check_rf(r, img):
         return 'refused'
     assert r['error'] is None, r['error']
     got = [(R['name'], R['op'], tuple(R['shape']), R['size'], R['jump'], R['start']) for R in r['rows']]
-    want = [(str(name), row['op'], tuple(row['shape'][1:]), int(row['size']), int(row['jump']), int(row['start'])) for name, row in rf.iterrows()]
     assert got == want
     L, (i, j) = r['layer'], r['unit']
     with torch.no_grad(): fmap = model[:L + 1](img.double()[None, None]/255)[0, 0]
@@ -245,10 +254,11 @@ def _check_rf(r, img):
     return 'compared'
 
 
-def _rf_settings(rng, n):
-    "Random stacks of 1 to 5 layers (mostly ones PyTorch accepts, some it refuses), a layer to look at and a unit of it (fractions of its grid)."
+def _rf_settings(rng, n, picks=2):
+    """`n` random settings: stacks of 1 to 5 layers (mostly ones PyTorch accepts, some it refuses), each stack `picks` times
+    with its own layer to look at and unit of it (fractions of its grid)."""
     out = []
-    for _ in range(n):
+    while len(out) < n:
         layers = []
         for _ in range(int(rng.integers(1, 6))):
             kind = str(rng.choice(['conv', 'max', 'avg']))
@@ -256,8 +266,8 @@ def _rf_settings(rng, n):
             p = int(rng.integers(0, 4)) if kind == 'conv' or rng.random() < 0.1 else int(rng.integers(0, k//2 + 1))
             s, d = (int(rng.integers(1, 3)) if rng.random() < 0.8 else 3 for _ in range(2))
             layers.append([kind, k, s, p, 1 if kind == 'avg' else d])
-        out.append(dict(layers=layers, layer=int(rng.integers(-1, len(layers))), unit=rng.random(2).tolist()))
-    return out
+        out += [dict(layers=layers, layer=int(rng.integers(-1, len(layers))), unit=rng.random(2).tolist()) for _ in range(picks)]
+    return out[:n]
 
 
 @pytest.fixture(scope='module')
@@ -284,7 +294,7 @@ def test_conv_explorer_equals_conv2d(explorer_page):
     kinds = [_check_conv(r, [IMAGES['digit'], IMAGES['photo']], s) for r, s in zip(main, settings)]
     kinds += [_check_conv(r, [IMAGES['tiny'], IMAGES['tiny_photo']]) for r in tiny]
     py_s = time.perf_counter() - t
-    assert kinds.count('compared') >= 500 and kinds.count('refused') >= 10, (kinds.count('compared'), kinds.count('refused'))
+    assert kinds.count('compared') >= 300 and kinds.count('refused') >= 5, (kinds.count('compared'), kinds.count('refused'))
     print(f"conv explorer: {kinds.count('compared')} settings equal to F.conv2d, {kinds.count('refused')} refused as PyTorch refuses them; "
           f"browser {js_s:.1f} s, Python {py_s:.1f} s")
     # the other explorer on the page kept its own settings
@@ -297,13 +307,15 @@ def test_conv_explorer_equals_conv2d(explorer_page):
 def test_receptive_field_explorer_equals_receptive_field(explorer_page):
     d, rng = explorer_page, np.random.default_rng(1)
     t = time.perf_counter()
-    reports = _hook(d, 'receptive', 0, _rf_settings(rng, N_RF))
+    settings = _rf_settings(rng, N_RF)
+    reports = _hook(d, 'receptive', 0, settings)
     js_s = time.perf_counter() - t
     t = time.perf_counter()
     kinds = [_check_rf(r, IMAGES['digit']) for r in reports]
     py_s = time.perf_counter() - t
-    assert kinds.count('compared') >= 300 and kinds.count('refused') >= 20, (kinds.count('compared'), kinds.count('refused'))
-    print(f"receptive-field explorer: {kinds.count('compared')} stacks equal to receptive_field and PyTorch, {kinds.count('refused')} refused; "
+    assert kinds.count('compared') >= 180 and kinds.count('refused') >= 20, (kinds.count('compared'), kinds.count('refused'))
+    print(f"receptive-field explorer: {kinds.count('compared')} settings equal to receptive_field and PyTorch, {kinds.count('refused')} refused, "
+          f"on {len({json.dumps(s['layers']) for s in settings})} random stacks; "
           f"browser {js_s:.1f} s, Python {py_s:.1f} s")
     other = _hook(d, 'receptive', 1, None, 'cnnxLast')
     assert other['layers'] == [['conv', 3, 2, 1, 1]] and _check_rf(other, IMAGES['digit']) == 'compared'
@@ -492,32 +504,25 @@ SMALL_NOTEBOOK = ["import torch",
                   "digit, photo = u8(28, 28), u8(3, 24, 32)",
                   "conv_explorer(digit, photo, kernel='sobel_x', stride=2, padding=1)",
                   "receptive_field_explorer(digit)"]
-_QUARTO_STUB = '#!/bin/sh\necho "quarto is not available in tests/test_explorers.py" >&2\nexit 1\n'
 
 
 def _convert(tmp):
-    "Execute the small notebook with a Jupyter kernel; convert it with nbconvert and process it with nbdev-proc-nbs. Returns the files."
-    import nbformat
+    """Execute the small notebook with a Jupyter kernel (nbclient, what `jupyter nbconvert --execute` runs) and convert it to
+    HTML (nbconvert's `HTMLExporter`, what `jupyter nbconvert --to html` runs). Returns the files.
+
+    The kernel is a process of its own; nbclient and the exporter run here, which spares two starts of the `jupyter` command
+    (about 2 s of CPU each)."""
+    import nbformat, nbclient
+    from nbconvert import HTMLExporter
     (tmp/'nbs').mkdir()
     nb = nbformat.v4.new_notebook(metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')))
     nb.cells = [nbformat.v4.new_markdown_cell('# Explorers, saved')] + [nbformat.v4.new_code_cell(c) for c in SMALL_NOTEBOOK]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT), MPLBACKEND='Agg')
+    nbclient.NotebookClient(nb, timeout=300, kernel_name='python3', resources=dict(metadata=dict(path=str(tmp/'nbs')))).execute(env=env)
     nbformat.write(nb, tmp/'nbs'/'explorers.ipynb')
-    (tmp/'pyproject.toml').write_text('[project]\nname = "explorer-check"\nversion = "0.0.1"\n[tool.nbdev]\ntitle = "explorer-check"\n'
-                                      'lib_path = "explorer_check"\nnbs_path = "nbs"\ndoc_path = "_docs"\njupyter_hooks = false\n')
-    (tmp/'bin').mkdir(); (tmp/'bin'/'quarto').write_text(_QUARTO_STUB); (tmp/'bin'/'quarto').chmod(0o755)
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT), MPLBACKEND='Agg', PATH=f"{tmp/'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
-    bindir = Path(sys.executable).parent
-    run = lambda cmd: subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
-    res = run([sys.executable, '-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', 'nbs/explorers.ipynb', '--inplace'])
-    assert res.returncode == 0, res.stderr[-3000:]
-    procs = [subprocess.Popen([sys.executable, '-m', 'jupyter', 'nbconvert', '--to', 'html', 'nbs/explorers.ipynb', '--output-dir', 'html'],
-                              cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-             subprocess.Popen([str(bindir/'nbdev-proc-nbs') if (bindir/'nbdev-proc-nbs').exists() else 'nbdev-proc-nbs'],
-                              cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-3000:]
-    return dict(executed=tmp/'nbs'/'explorers.ipynb', html=tmp/'html'/'explorers.html', proc=tmp/'_proc'/'explorers.ipynb')
+    html, _ = HTMLExporter().from_notebook_node(nbformat.read(tmp/'nbs'/'explorers.ipynb', as_version=4), resources=dict(metadata=dict(name='explorers')))
+    (tmp/'html').mkdir(); (tmp/'html'/'explorers.html').write_text(html, encoding='utf-8')
+    return dict(executed=tmp/'nbs'/'explorers.ipynb', html=tmp/'html'/'explorers.html')
 
 
 class _Background:
@@ -543,7 +548,7 @@ def _start_conversion(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
-    "The executed notebook, its nbconvert HTML and its nbdev-proc-nbs page."
+    "The executed notebook and its nbconvert HTML."
     return _start_conversion(tmp_path_factory).result()
 
 
@@ -579,14 +584,6 @@ def test_explorers_work_in_nbconvert_html(browser, converted):
     template = sorted(set(re.findall(r'<script src="(https?://[^"?]+)', html)))
     assert all('require' in u or 'mathjax' in u for u in template), template
     _check_saved_explorers(browser, converted['html'].as_uri(), dict(conv=[IMAGES['digit'], IMAGES['photo']], digit=IMAGES['digit']), allowed=tuple(template))
-
-
-def test_explorers_work_in_the_proc_page(browser, converted, tmp_path):
-    "The page `nbdev-proc-nbs` prepares for Quarto keeps the saved outputs; Quarto writes text/html outputs into the page as they are."
-    saved, proc = _html_outputs(converted['executed']), _html_outputs(converted['proc'])
-    assert len(saved) == 2 and [h for _, h in proc] == [h for _, h in saved]
-    url = _page(tmp_path/'proc.html', [h for _, h in proc])
-    _check_saved_explorers(browser, url, dict(conv=[IMAGES['digit'], IMAGES['photo']], digit=IMAGES['digit']))
 
 
 @pytest.mark.parametrize('name', ['02_kernels_and_strides.ipynb', '03_pooling_and_receptive_fields.ipynb'])

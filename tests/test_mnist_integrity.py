@@ -1,10 +1,11 @@
 "MNIST and data-folder integrity (issue 10): damaged caches, missing or broken PNGs, empty folders, failed downloads."
-import socket, zipfile
+import socket
 
 import numpy as np
 import pytest
 import torch
 
+import cnn_course.core as core
 from cnn_course.core import *
 from cnn_course.core import DataMissingError
 from data_helpers import link_folders, own
@@ -47,12 +48,33 @@ def _floats(p):
 def _garbage(p): p.write_bytes(b'not a zip file')
 
 
+@pytest.fixture(scope='module')
+def test_split(mnist_home):
+    "The real test split, decoded from its 10,000 PNGs once for the module."
+    return core._decode_pngs(mnist_home/'data'/'mnist_png'/'testing')
+
+
+@pytest.fixture
+def rebuilds(home, test_split, monkeypatch):
+    """The folders `load_mnist` decodes, one per rebuild; each rebuild returns a copy of the real test split decoded once.
+
+    Decoding the PNGs is tested by `test_good_copy_loads` and the missing and broken PNG tests; these tests are about the cache."""
+    calls = []
+    def decode(folder):
+        calls.append(folder)
+        return tuple(a.copy() for a in test_split)
+    monkeypatch.setattr(core, '_decode_pngs', decode)
+    return calls
+
+
 @pytest.mark.parametrize('damage', [_truncate, _flip, _few, _floats, _garbage])
-def test_damaged_cache_is_rebuilt_with_a_warning(home, damage):
+def test_damaged_cache_is_rebuilt_with_a_warning(home, rebuilds, damage):
     load_mnist('test')                                            # a good cache first
     damage(_cache(home))
+    before = len(rebuilds)
     with pytest.warns(UserWarning, match=r'testing-v1\.npz.*refresh=True'):
         x, y = load_mnist('test')
+    assert rebuilds[before:] == [home/'data'/'mnist_png'/'testing']   # rebuilt once, from the test split's folder
     assert x.shape == (10_000, 28, 28) and x.dtype == torch.uint8
     assert torch.bincount(y).tolist() == list(MNIST_COUNTS['test'])
     with np.load(_cache(home)) as d: assert d['x'].shape == (10_000, 28, 28) and d['x'].dtype == np.uint8  # rebuilt on disk

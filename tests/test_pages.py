@@ -44,6 +44,9 @@ def getaddrinfo(host, *args, **kwargs):
     if host not in _LOCAL: _refuse()
     return _getaddrinfo(host, *args, **kwargs)
 socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+# and exit without a last garbage collection (about 1.5 s with torch and fastai loaded): the objects go to the operating system
+import atexit, gc
+atexit.register(gc.freeze)
 '''
 
 
@@ -82,7 +85,9 @@ def proc(tmp_path_factory):
     stub.write_text('#!/bin/sh\necho "quarto is not available in tests/test_pages.py" >&2\nexit 1\n')
     stub.chmod(0o755)
     exe = Path(sys.executable).parent/'nbdev-proc-nbs'
-    cmd = [str(exe) if exe.exists() else 'nbdev-proc-nbs']
+    # no nbdev workers (the pages one after another, in nbdev-proc-nbs's own process): pytest already runs one process
+    # per core, and each nbdev worker would import torch and fastai again
+    cmd = [str(exe) if exe.exists() else 'nbdev-proc-nbs', '--n-workers', '0']
     env = dict(os.environ, FASTAI_HOME=str(home), CNN_COURSE_SIZE='quick', PYTHONPATH=os.pathsep.join([str(hooks), str(repo)]),
                PATH=os.pathsep.join([str(hooks), os.environ.get('PATH', '')]), MPLBACKEND='Agg')
     res = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
@@ -131,6 +136,16 @@ def test_proc_leaves_committed_outputs_unchanged(proc, name):
         if orig is None or not _src(cell).strip(): continue
         if _normalised(orig.get('outputs', [])) != _normalised(cell.get('outputs', [])): changed.append(_src(orig)[:200])
     assert not changed, f"{name}: nbdev-proc-nbs replaced the committed outputs of these cells:\n" + '\n---\n'.join(changed)
+
+
+@pytest.mark.parametrize('name', ['02_kernels_and_strides.ipynb', '03_pooling_and_receptive_fields.ipynb'])
+def test_proc_keeps_the_saved_explorers(proc, name):
+    "The chapters' saved explorers reach the page as they are (tests/test_explorers.py checks the saved ones in a browser)."
+    explorers = lambda nb: [_text(o['data']['text/html']) for c in _code_cells(nb) for o in c.get('outputs', [])
+                            if 'data-cnnx=' in _text(o.get('data', {}).get('text/html', ''))]
+    saved = explorers(_load(NBS/name))
+    assert saved, f"{name} holds no saved explorer output"
+    assert explorers(_proc_nb(proc, name)) == saved
 
 
 # --- what a reader sees ----------------------------------------------------------------------------------

@@ -22,13 +22,13 @@ def pool_case(draw, dilation=True):
     x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(draw(st.integers(0, 2**31))))
     return x, k, s, p, d
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pool_case())
 def test_max_pool_matches_pytorch(case):
     x, k, s, p, d = case
     assert torch.equal(max_pool2d(x, k, s, p, d), F.max_pool2d(x, k, s, p, d))
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pool_case(dilation=False), st.booleans())
 def test_avg_pool_matches_pytorch(case, count_include_pad):
     x, k, s, p, _ = case

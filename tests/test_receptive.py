@@ -58,7 +58,7 @@ def boxes_agree(predicted, measured, size):
     return True
 
 @pytest.mark.filterwarnings('ignore:Using padding=.same.')
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layers=st.lists(layer(), min_size=1, max_size=6), h=st.integers(8, 40), w=st.integers(8, 40), data=st.data())
 def test_matches_gradient_measurement(layers, h, w, data):
     model = nn.Sequential(nn.Conv2d(1, CH, 1), *layers)
