@@ -369,7 +369,7 @@ def show_activation_stats(
 ):                         # the figure
     "For each run, fastai's `color_dim` histogram of chosen layers and their activation std at every batch."
     if not runs: raise ValueError("runs must name at least one trained Learner")
-    fig = plt.figure(figsize=(8, 2.5*len(runs)))
+    fig = plt.figure(figsize=(8, 2.5*len(runs)), layout='constrained')   # keeps each panel's labels clear of its neighbours'
     for sub, (name, learn) in zip(np.atleast_1d(fig.subfigures(len(runs), 1)), runs.items()):
         stats, row = learn.activation_stats, sub.subplots(1, len(layers) + 1)
         sub.suptitle(name, fontsize=10)
@@ -378,7 +378,7 @@ def show_activation_stats(
             ax.set_title(f'ReLU {i + 1}: histogram\nper batch (→)', fontsize=8)
         for i in layers: row[-1].plot(stats.layer_stats(i)[1], label=f'ReLU {i + 1}')
         row[-1].set_yscale('log'); row[-1].set_xlabel('batch', fontsize=8); row[-1].set_title('std of output', fontsize=8)
-        row[-1].tick_params(labelsize=8); row[-1].legend(fontsize=7.5); row[-1].grid(alpha=0.3)
+        row[-1].tick_params(which='both', labelsize=8); row[-1].legend(fontsize=7.5); row[-1].grid(alpha=0.3)
     return fig
 
 # %% ../nbs/04_resnet.ipynb #933be306

@@ -22,7 +22,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     """Exit without a last garbage collection: with torch, fastai and their imports loaded, Python's collection at exit takes
-    about 1.5 s in every pytest process, which pytest-xdist's controller waits for. Frozen objects are left to the operating system."""
+    about 1.5 s in every pytest process, which pytest-xdist's controller waits for. Frozen objects are left to the operating
+    system; pytest's own collections at the very end (which look for errors raised in `__del__`) then find nothing to collect."""
     gc.freeze()
 
 

@@ -325,6 +325,47 @@ def test_cifar_learner_trains_a_batch(amp):
     assert math.isfinite(learn.recorder.losses[-1])
 
 
+def _texts_by_axes(fig):
+    "The drawn texts of a figure with their boxes in pixels, keyed by their axes (None: the sub-figures' titles); tick labels outside the view are not drawn."
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    found = [(None, t.get_window_extent(r)) for sf in fig.subfigs for t in sf.texts if t.get_text().strip()]
+    inside = lambda t, lim, i: min(lim) <= t.get_position()[i] <= max(lim)
+    for ax in fig.axes:
+        texts = [ax.title] + (ax.get_legend().get_texts() if ax.get_legend() else [])
+        if ax.axison:   # an axes drawn without its axis shows no axis labels and no tick labels
+            texts += [ax.xaxis.label, ax.yaxis.label]
+            texts += [t for t in ax.get_xticklabels(which='both') if inside(t, ax.get_xlim(), 0)]
+            texts += [t for t in ax.get_yticklabels(which='both') if inside(t, ax.get_ylim(), 1)]
+        found += [(ax, t.get_window_extent(r)) for t in texts if t.get_visible() and t.get_text().strip()]
+    return found
+
+
+def _recorded_run(seed, n_batches=115, n_layers=19, bins=40):
+    """What `show_activation_stats` reads of a Learner trained with `relu_stats`: fastai's `ActivationStats` holding, for each
+    of `n_batches` batches, each ReLU's mean, std and histogram. Synthetic, at the size of chapter 04's runs (115 batches,
+    stds from 0.015 to 0.4, as its default-init run: a log scale that labels its minor ticks)."""
+    import types
+    from fastai.callback.hook import ActivationStats
+    from fastcore.foundation import L
+    g = torch.Generator().manual_seed(seed)
+    stats = ActivationStats(with_hist=True)
+    stds = 10**(-1.8 + 1.4*torch.rand(n_layers, 1, generator=g))*(1 + 0.1*torch.rand(n_layers, n_batches, generator=g))
+    stats.stats = L(L(dict(mean=0.5, std=stds[i, b].item(), near_zero=0.5, hist=torch.randint(0, 500, (bins,), generator=g))
+                      for i in range(n_layers)) for b in range(n_batches))
+    return types.SimpleNamespace(activation_stats=stats)
+
+
+def test_show_activation_stats_keeps_each_panels_text_apart():
+    "No title, tick label or legend of one panel runs into another's (the std panel's log-scale labels once covered a histogram's title)."
+    import matplotlib.pyplot as plt
+    fig = show_activation_stats({'first': _recorded_run(0), 'second': _recorded_run(1)})
+    texts = _texts_by_axes(fig)
+    clash = [(a, b) for i, (ax_a, a) in enumerate(texts) for ax_b, b in texts[i + 1:] if ax_a is not ax_b and a.overlaps(b)]
+    assert not clash, clash
+    plt.close(fig)
+
+
 def test_autocast_runs_convolutions_in_16_bit_on_this_device():
     dtype = autocast_dtype('cpu')
     if dtype is None: pytest.skip('this CPU has no bfloat16 support')

@@ -49,20 +49,20 @@ def _garbage(p): p.write_bytes(b'not a zip file')
 
 
 @pytest.fixture(scope='module')
-def test_split(mnist_home):
+def decoded_test_split(mnist_home):
     "The real test split, decoded from its 10,000 PNGs once for the module."
     return core._decode_pngs(mnist_home/'data'/'mnist_png'/'testing')
 
 
 @pytest.fixture
-def rebuilds(home, test_split, monkeypatch):
+def rebuilds(home, decoded_test_split, monkeypatch):
     """The folders `load_mnist` decodes, one per rebuild; each rebuild returns a copy of the real test split decoded once.
 
     Decoding the PNGs is tested by `test_good_copy_loads` and the missing and broken PNG tests; these tests are about the cache."""
     calls = []
     def decode(folder):
         calls.append(folder)
-        return tuple(a.copy() for a in test_split)
+        return tuple(a.copy() for a in decoded_test_split)
     monkeypatch.setattr(core, '_decode_pngs', decode)
     return calls
 
