@@ -553,6 +553,7 @@ def test_api_entries_show_what_a_reader_passes(proc, name):
 # --- numbers as a reader writes them --------------------------------------------------------------------
 _REPR = re.compile(r'\bnp\.(?:float|int|uint|bool|str)\w*\(|\bnumpy\.(?:float|int)\w*\(|^dtype: \w+|^Name: .*, dtype: \w+', re.M)
 _WHOLE = re.compile(r'^-?[\d,]+\.0+$')
+_TIMED = re.compile(r'\b(?:hours|minutes|min|seconds|s|ms|time)\b', re.I)   # a measured time keeps its decimal even when it is whole: 14.0 min
 
 def _number_problems(o):
     "What in one output is not written as a reader writes numbers."
@@ -570,7 +571,7 @@ def _number_problems(o):
         head = headers[0][-len(cols):] if headers and cols else [''] * len(cols)
         for h, col in zip(head, cols):
             vals = [v for v in col if v]
-            if len(vals) >= 2 and all(_WHOLE.match(v) for v in vals): res.append(f"whole numbers with decimals in column {h!r}: {vals[:3]}")
+            if len(vals) >= 2 and all(_WHOLE.match(v) for v in vals) and not _TIMED.search(h): res.append(f"whole numbers with decimals in column {h!r}: {vals[:3]}")
         idx = [r[0] for r in rheads if len(r) == 1]
         unnamed = not headers or len(headers) == 1
         if idx and len(idx) == len(rows) and unnamed and all(v.isdigit() for v in idx) and [int(v) for v in idx] == list(range(int(idx[0]), int(idx[0]) + len(idx))):
@@ -579,7 +580,8 @@ def _number_problems(o):
 
 @pytest.mark.parametrize('name', NOTEBOOKS)
 def test_numbers_read_as_written(proc, name):
-    "Outputs show numbers as a reader writes them: no `np.float64(...)`, `dtype:` lines, `NaN`/`<NA>`/`None` cells, whole numbers as `7.0`, or leftover index columns."
+    """Outputs show numbers as a reader writes them: no `np.float64(...)`, `dtype:` lines, `NaN`/`<NA>`/`None` cells, whole numbers as `7.0`
+    (except a measured time, rounded to a tenth, that happens to be whole), or leftover index columns."""
     bad = [f"{p} (cell ending {_where(c)!r})" for c in _shown_cells(_proc_nb(proc, name)) for o in c.get('outputs', []) for p in _number_problems(o)]
     assert not bad, f"{name}: raw reprs and formats:\n" + '\n'.join(bad)
 
