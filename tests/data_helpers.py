@@ -1,4 +1,4 @@
-"Private data folders for the tests that damage files, built from links to the real data instead of copies (importable because pytest puts tests/ on sys.path)."
+"Private data folders for the tests that damage files, built from links to the real data instead of copies, and a stand-in for a decoder (importable because pytest puts tests/ on sys.path)."
 from pathlib import Path
 
 
@@ -17,3 +17,15 @@ def own(folder:Path) -> Path:
     real = folder.resolve()
     folder.unlink()
     return min(link_folders(real, folder).iterdir())
+
+
+def decode_from(monkeypatch, name:str, arrays:tuple) -> list:
+    """Replace `cnn_course.core.<name>` (a data set's decoder, e.g. `_decode_pngs`) by one that returns copies of `arrays`,
+    decoded once by the caller; return the list of folders it is then asked to decode, one per rebuild of a cache."""
+    import cnn_course.core as core
+    calls = []
+    def decode(folder):
+        calls.append(folder)
+        return tuple(a.copy() for a in arrays)
+    monkeypatch.setattr(core, name, decode)
+    return calls

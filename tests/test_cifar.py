@@ -8,10 +8,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
-import cnn_course.core as core
 from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar, autocast_dtype, seed_everything
 from cnn_course.resnet import *
-from data_helpers import link_folders, own
+from data_helpers import decode_from, link_folders, own
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -536,11 +535,7 @@ def test_load_cifar_refuses_a_missing_image_and_writes_no_cache(cifar_home):
 def test_load_cifar_rebuilds_a_damaged_cache(cifar_home, monkeypatch):
     x, y = load_cifar('test')
     # decoding the 10,000 files is tested above: each rebuild here returns a copy of what the first load decoded
-    rebuilds = []
-    def decode(folder):
-        rebuilds.append(folder)
-        return x.numpy().copy(), y.numpy().copy()
-    monkeypatch.setattr(core, '_decode_cifar', decode)
+    rebuilds = decode_from(monkeypatch, '_decode_cifar', (x.numpy(), y.numpy()))
     cache = cifar_home/'test-v1.npz'
     cache.write_bytes(cache.read_bytes()[:1000])   # truncated
     with pytest.warns(UserWarning, match='test-v1.npz'): x2, _ = load_cifar('test')

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from pathlib import Path
 import torch
+from hypothesis import given, settings, strategies as st
 
 from cnn_course.core import *
 
@@ -193,8 +194,6 @@ def test_record_result_task(tmp_path, monkeypatch):
 
 
 # --- eval_mode -----------------------------------------------------------------------------------------
-from hypothesis import given, settings, strategies as st
-
 
 def _tree(flags):
     "A Sequential of Linear / BatchNorm1d / Dropout / nested Sequential layers whose training flags are `flags` (in modules() order)."

@@ -508,7 +508,7 @@ SMALL_NOTEBOOK = ["import torch",
 
 def _convert(tmp):
     """Execute the small notebook with a Jupyter kernel (nbclient, what `jupyter nbconvert --execute` runs) and convert it to
-    HTML (nbconvert's `HTMLExporter`, what `jupyter nbconvert --to html` runs). Returns the files.
+    HTML (nbconvert's `HTMLExporter`, what `jupyter nbconvert --to html` runs) from the saved file. Returns the HTML file.
 
     The kernel is a process of its own; nbclient and the exporter run here, which spares two starts of the `jupyter` command
     (about 2 s of CPU each)."""
@@ -522,7 +522,7 @@ def _convert(tmp):
     nbformat.write(nb, tmp/'nbs'/'explorers.ipynb')
     html, _ = HTMLExporter().from_notebook_node(nbformat.read(tmp/'nbs'/'explorers.ipynb', as_version=4), resources=dict(metadata=dict(name='explorers')))
     (tmp/'html').mkdir(); (tmp/'html'/'explorers.html').write_text(html, encoding='utf-8')
-    return dict(executed=tmp/'nbs'/'explorers.ipynb', html=tmp/'html'/'explorers.html')
+    return tmp/'html'/'explorers.html'
 
 
 class _Background:
@@ -548,7 +548,7 @@ def _start_conversion(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
-    "The executed notebook and its nbconvert HTML."
+    "The nbconvert HTML of the executed and saved notebook."
     return _start_conversion(tmp_path_factory).result()
 
 
@@ -577,13 +577,13 @@ def _check_saved_explorers(d, url, images, n=25, allowed=()):
 
 def test_explorers_work_in_nbconvert_html(browser, converted):
     "A saved notebook converted with `jupyter nbconvert --to html`: both explorers work with no kernel and load nothing."
-    html = converted['html'].read_text()
+    html = converted.read_text()
     frags = re.findall(r'<div class="cnnx .*?</script>\n</div>', html, re.S)
     assert len(frags) == 2 and not any(re.search(r'https?:', f) for f in frags)
     # nbconvert's own page template loads require.js and MathJax from CDNs (unreachable here): those are the only addresses allowed
     template = sorted(set(re.findall(r'<script src="(https?://[^"?]+)', html)))
     assert all('require' in u or 'mathjax' in u for u in template), template
-    _check_saved_explorers(browser, converted['html'].as_uri(), dict(conv=[IMAGES['digit'], IMAGES['photo']], digit=IMAGES['digit']), allowed=tuple(template))
+    _check_saved_explorers(browser, converted.as_uri(), dict(conv=[IMAGES['digit'], IMAGES['photo']], digit=IMAGES['digit']), allowed=tuple(template))
 
 
 @pytest.mark.parametrize('name', ['02_kernels_and_strides.ipynb', '03_pooling_and_receptive_fields.ipynb'])

@@ -8,7 +8,7 @@ import torch
 import cnn_course.core as core
 from cnn_course.core import *
 from cnn_course.core import DataMissingError
-from data_helpers import link_folders, own
+from data_helpers import decode_from, link_folders, own
 
 
 @pytest.fixture(scope='module')
@@ -59,12 +59,7 @@ def rebuilds(home, decoded_test_split, monkeypatch):
     """The folders `load_mnist` decodes, one per rebuild; each rebuild returns a copy of the real test split decoded once.
 
     Decoding the PNGs is tested by `test_good_copy_loads` and the missing and broken PNG tests; these tests are about the cache."""
-    calls = []
-    def decode(folder):
-        calls.append(folder)
-        return tuple(a.copy() for a in decoded_test_split)
-    monkeypatch.setattr(core, '_decode_pngs', decode)
-    return calls
+    return decode_from(monkeypatch, '_decode_pngs', decoded_test_split)
 
 
 @pytest.mark.parametrize('damage', [_truncate, _flip, _few, _floats, _garbage])
