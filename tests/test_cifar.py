@@ -500,28 +500,49 @@ def test_exercise_checks_accept_right_and_refuse_wrong_answers(capsys):
 
 
 # --- load_cifar: counts, damaged caches, broken files (skipped with a reason when the data set is absent) ---------------------
-@pytest.fixture
-def cifar_home(tmp_path, monkeypatch):
-    """A private FASTAI_HOME whose CIFAR-10 test split links to the real class folders (copying 10,000 files took seconds per test).
-
-    A test that damages a file first gives its class folder links of its own (`own`, tests/data_helpers.py), then deletes or replaces a link,
-    never writing through one: that would damage the real data."""
+def _private_home(home):
+    """Make `home` a FASTAI_HOME whose CIFAR-10 test split links to the real class folders (copying 10,000 files took seconds per
+    test); return its cifar10 folder. Skips, saying how to get the data, where CIFAR-10 is absent."""
     src = dataset_folder('cifar10')
     if not (src/'test').is_dir():
         pytest.skip(f"CIFAR-10 is not at {src}: run `untar_data(URLs.CIFAR)` online, or lay out the offline copy (../shared/data/install.py)")
-    test = link_folders(src/'test', tmp_path/'home'/'data'/'cifar10'/'test')
+    test = link_folders(src/'test', home/'data'/'cifar10'/'test')
     (test.parent/'train'/'airplane').mkdir(parents=True)   # get_data checks both splits exist; these tests read only 'test'
     shutil.copy(next((src/'test'/'airplane').iterdir()), test.parent/'train'/'airplane')
-    monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'home'))
     return test.parent
 
 
-def test_load_cifar_counts_and_cache(cifar_home):
-    x, y = load_cifar('test')
+@pytest.fixture
+def cifar_home(tmp_path, monkeypatch):
+    """A private FASTAI_HOME (`_private_home`) for one test.
+
+    A test that damages a file first gives its class folder links of its own (`own`, tests/data_helpers.py), then deletes or replaces a link,
+    never writing through one: that would damage the real data."""
+    folder = _private_home(tmp_path/'home')
+    monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'home'))
+    return folder
+
+
+@pytest.fixture(scope='module')
+def first_load(tmp_path_factory):
+    "The first `load_cifar('test')` in a private home of the module's: (its cifar10 folder, x, y), the 10,000 real files decoded once."
+    home = tmp_path_factory.mktemp('cifar_home')
+    folder = _private_home(home)
+    from fastai.data.external import fastai_cfg
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('FASTAI_HOME', str(home))
+        try: x, y = load_cifar('test')
+        finally: fastai_cfg.cache_clear()   # fastai's config follows $FASTAI_HOME again once it is restored
+    return folder, x, y
+
+
+def test_load_cifar_counts_and_cache(first_load, monkeypatch):
+    folder, x, y = first_load
     assert x.shape == (10_000, 3, 32, 32) and x.dtype == torch.uint8
     assert torch.bincount(y).tolist() == [1000]*10
-    assert (cifar_home/'test-v1.npz').exists()
-    x2, y2 = load_cifar('test')
+    assert (folder/'test-v1.npz').exists()
+    monkeypatch.setenv('FASTAI_HOME', str(folder.parent.parent))
+    x2, y2 = load_cifar('test')                                     # read back from the cache: exactly what decoding gave
     assert torch.equal(x, x2) and torch.equal(y, y2)
 
 
@@ -532,10 +553,10 @@ def test_load_cifar_refuses_a_missing_image_and_writes_no_cache(cifar_home):
     assert not (cifar_home/'test-v1.npz').exists()
 
 
-def test_load_cifar_rebuilds_a_damaged_cache(cifar_home, monkeypatch):
-    x, y = load_cifar('test')
-    # decoding the 10,000 files is tested above: each rebuild here returns a copy of what the first load decoded
-    rebuilds = decode_from(monkeypatch, '_decode_cifar', (x.numpy(), y.numpy()))
+def test_load_cifar_rebuilds_a_damaged_cache(cifar_home, first_load, monkeypatch):
+    # decoding the 10,000 files is tested above: each decode here returns a copy of what the module's first load decoded
+    rebuilds = decode_from(monkeypatch, '_decode_cifar', tuple(t.numpy() for t in first_load[1:]))
+    x, y = load_cifar('test')                      # a good cache first
     cache = cifar_home/'test-v1.npz'
     cache.write_bytes(cache.read_bytes()[:1000])   # truncated
     with pytest.warns(UserWarning, match='test-v1.npz'): x2, _ = load_cifar('test')
@@ -543,11 +564,11 @@ def test_load_cifar_rebuilds_a_damaged_cache(cifar_home, monkeypatch):
     np.savez(cache, x=np.zeros((100, 3, 32, 32), np.uint8), y=np.zeros(100, np.int64))   # readable but wrong
     with pytest.warns(UserWarning, match='expected 10,000'): x3, _ = load_cifar('test')
     assert torch.equal(x, x3)
-    assert rebuilds == [cifar_home/'test']*2   # one rebuild for each damage, from the test split's folder
+    assert rebuilds == [cifar_home/'test']*3   # the first cache, then one rebuild for each damage, from the test split's folder
 
 
 def test_load_cifar_names_a_broken_file(cifar_home):
-    f = own(cifar_home/'test'/'dog')
+    f = own(cifar_home/'test'/'airplane')   # the first file decoded: the error comes at once
     data = f.read_bytes()
     f.unlink(); f.write_bytes(data[:20])   # a broken file in place of the link (writing through it would damage the real file)
     with pytest.raises(ValueError, match=f.name): load_cifar('test', refresh=True)

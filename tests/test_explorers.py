@@ -9,12 +9,12 @@ integers exactly, floats to 1e-5 relative. A few settings go through the real co
 numbers, the pointer and the arrow keys), read back with `cnnxLast()`. Every page must log no console error and request
 nothing over http(s).
 
-The no-kernel guarantee: a small notebook that calls both explorers is executed by a Jupyter kernel, then converted by
-`jupyter nbconvert --to html`; the explorers in the result pass the same checks. Where chapters 02 and 03 hold a saved
-explorer output, it is checked the same way; tests/test_pages.py checks that `nbdev-proc-nbs` (the site's build) keeps
-those outputs as they are.
+The no-kernel guarantee: a small notebook that calls both explorers is executed and saved, then converted by nbconvert's
+HTML exporter (what `jupyter nbconvert --to html` runs); the explorers in the result pass the same checks. Where chapters 02
+and 03 hold a saved explorer output (written by a Jupyter kernel in the full run), it is checked the same way;
+tests/test_pages.py checks that `nbdev-proc-nbs` (the site's build) keeps those outputs as they are.
 """
-import functools, json, os, re, threading, time
+import functools, json, re, time
 from pathlib import Path
 
 import numpy as np
@@ -273,7 +273,6 @@ def _rf_settings(rng, n, picks=2):
 @pytest.fixture(scope='module')
 def explorer_page(browser, tmp_path_factory):
     "One page holding two convolution explorers, a tiny one, and two receptive-field explorers (several on a page must not clash)."
-    _start_conversion(tmp_path_factory)   # a browser is here: start the no-kernel conversion now, to run beside these tests
     I = IMAGES
     frags = [conv_explorer(I['digit'], I['photo']).html, conv_explorer(I['digit'], kernel='sobel_x', stride=2, padding=1).html,
              conv_explorer(I['tiny'], I['tiny_photo']).html,
@@ -506,50 +505,46 @@ SMALL_NOTEBOOK = ["import torch",
                   "receptive_field_explorer(digit)"]
 
 
-def _convert(tmp):
-    """Execute the small notebook with a Jupyter kernel (nbclient, what `jupyter nbconvert --execute` runs) and convert it to
-    HTML (nbconvert's `HTMLExporter`, what `jupyter nbconvert --to html` runs) from the saved file. Returns the HTML file.
+def _run_cells(nb):
+    """Run `nb`'s code cells here, in one namespace, and save each cell's value as Jupyter does: an `execute_result` holding
+    what IPython's display formatter gives for it (the formatter a Jupyter kernel uses)."""
+    import ast, nbformat
+    from IPython.core.formatters import DisplayFormatter
+    ns, fmt = {}, DisplayFormatter()
+    for n, cell in enumerate([c for c in nb.cells if c.cell_type == 'code'], 1):
+        tree = ast.parse(cell.source)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, f'<cell {n}>', 'exec'), ns)
+        value = None if last is None else eval(compile(ast.Expression(last.value), f'<cell {n}>', 'eval'), ns)
+        cell.execution_count = n
+        if value is not None:
+            data, md = fmt.format(value)
+            cell.outputs = [nbformat.v4.new_output('execute_result', data=data, metadata=md, execution_count=n)]
 
-    The kernel is a process of its own; nbclient and the exporter run here, which spares two starts of the `jupyter` command
-    (about 2 s of CPU each)."""
-    import nbformat, nbclient
+
+def _convert(tmp):
+    """Execute the small notebook, save it, and convert the saved file to HTML with nbconvert's `HTMLExporter` (what
+    `jupyter nbconvert --to html` runs). Returns the HTML file.
+
+    The cells run in this process (`_run_cells`), not in a Jupyter kernel: a kernel would import torch and the course again,
+    about 5 s of CPU, for the same outputs. Outputs a real kernel saved are checked by `test_chapters_saved_explorers_work`
+    (the chapters' committed outputs, written by `jupyter nbconvert --execute` in scripts/book.sh)."""
+    import nbformat
     from nbconvert import HTMLExporter
     (tmp/'nbs').mkdir()
     nb = nbformat.v4.new_notebook(metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')))
     nb.cells = [nbformat.v4.new_markdown_cell('# Explorers, saved')] + [nbformat.v4.new_code_cell(c) for c in SMALL_NOTEBOOK]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT), MPLBACKEND='Agg')
-    nbclient.NotebookClient(nb, timeout=300, kernel_name='python3', resources=dict(metadata=dict(path=str(tmp/'nbs')))).execute(env=env)
+    _run_cells(nb)
     nbformat.write(nb, tmp/'nbs'/'explorers.ipynb')
     html, _ = HTMLExporter().from_notebook_node(nbformat.read(tmp/'nbs'/'explorers.ipynb', as_version=4), resources=dict(metadata=dict(name='explorers')))
     (tmp/'html').mkdir(); (tmp/'html'/'explorers.html').write_text(html, encoding='utf-8')
     return tmp/'html'/'explorers.html'
 
 
-class _Background:
-    "A function run in a thread, its result (or its error) collected later."
-    def __init__(self, fn, *args):
-        self.value = self.error = None
-        self.thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True); self.thread.start()
-    def _run(self, fn, *args):
-        try: self.value = fn(*args)
-        except BaseException as e: self.error = e
-    def result(self):
-        self.thread.join()
-        if self.error: raise self.error
-        return self.value
-
-_CONVERSION = {}
-
-def _start_conversion(tmp_path_factory):
-    "Start the conversion once, in the background: it runs while the other browser tests do."
-    if 'job' not in _CONVERSION: _CONVERSION['job'] = _Background(_convert, tmp_path_factory.mktemp('no_kernel'))
-    return _CONVERSION['job']
-
-
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
     "The nbconvert HTML of the executed and saved notebook."
-    return _start_conversion(tmp_path_factory).result()
+    return _convert(tmp_path_factory.mktemp('no_kernel'))
 
 
 def _html_outputs(nb_path):

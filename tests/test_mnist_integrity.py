@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-import cnn_course.core as core
 from cnn_course.core import *
 from cnn_course.core import DataMissingError
 from data_helpers import decode_from, link_folders, own
@@ -32,10 +31,27 @@ def test_counts_constant_is_canonical():
     assert sum(MNIST_COUNTS['train']) == 60_000 and sum(MNIST_COUNTS['test']) == 10_000
 
 
-def test_good_copy_loads(home):
-    x, y = load_mnist('test', refresh=True)
+@pytest.fixture(scope='module')
+def first_load(mnist_home):
+    "`load_mnist('test', refresh=True)` in the private home, once for the module: the real 10,000 PNGs decoded, and the cache written."
+    from fastai.data.external import fastai_cfg
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('FASTAI_HOME', str(mnist_home)); fastai_cfg.cache_clear()
+        try: return load_mnist('test', refresh=True)
+        finally: fastai_cfg.cache_clear()
+
+
+def test_good_copy_loads_and_the_cache_is_the_pngs(home, first_load):
+    from PIL import Image
+    x, y = first_load
     assert x.shape == (10_000, 28, 28) and torch.bincount(y).tolist() == list(MNIST_COUNTS['test'])
     assert _cache(home).exists()
+    x2, y2 = load_mnist('test')                                     # read back from the cache: exactly what decoding gave
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert y[:5].tolist() == [7, 2, 1, 0, 4]                        # canonical MNIST order
+    folder = home/'data'/'mnist_png'/'testing'
+    for i in (0, 1, 4321, 9999):                                    # file <label>/<MNIST index>.png is row i
+        assert np.array_equal(np.asarray(Image.open(folder/str(int(y[i]))/f'{i}.png')), x[i].numpy())
 
 
 def _truncate(p): p.write_bytes(p.read_bytes()[:len(p.read_bytes())//2])
@@ -44,22 +60,17 @@ def _flip(p):
 def _few(p): np.savez_compressed(p, x=np.zeros((100, 28, 28), np.uint8), y=np.zeros(100, np.int64))
 def _floats(p):
     with np.load(p) as d: x, y = d['x'], d['y']
-    np.savez_compressed(p, x=x.astype(np.float32), y=y)
+    np.savez(p, x=x.astype(np.float32), y=y)   # uncompressed: compressing 31 MB of floats took most of a second
 def _garbage(p): p.write_bytes(b'not a zip file')
 
 
-@pytest.fixture(scope='module')
-def decoded_test_split(mnist_home):
-    "The real test split, decoded from its 10,000 PNGs once for the module."
-    return core._decode_pngs(mnist_home/'data'/'mnist_png'/'testing')
-
-
 @pytest.fixture
-def rebuilds(home, decoded_test_split, monkeypatch):
+def rebuilds(home, first_load, monkeypatch):
     """The folders `load_mnist` decodes, one per rebuild; each rebuild returns a copy of the real test split decoded once.
 
-    Decoding the PNGs is tested by `test_good_copy_loads` and the missing and broken PNG tests; these tests are about the cache."""
-    return decode_from(monkeypatch, '_decode_pngs', decoded_test_split)
+    Decoding the PNGs is tested by `test_good_copy_loads_and_the_cache_is_the_pngs` and the missing and broken PNG tests;
+    these tests are about the cache."""
+    return decode_from(monkeypatch, '_decode_pngs', tuple(t.numpy() for t in first_load))
 
 
 @pytest.mark.parametrize('damage', [_truncate, _flip, _few, _floats, _garbage])
@@ -75,16 +86,18 @@ def test_damaged_cache_is_rebuilt_with_a_warning(home, rebuilds, damage):
     with np.load(_cache(home)) as d: assert d['x'].shape == (10_000, 28, 28) and d['x'].dtype == np.uint8  # rebuilt on disk
 
 
-def test_missing_png_is_refused_and_cache_kept(home):
+def test_missing_png_is_refused_and_cache_kept(home, first_load, monkeypatch):
     load_mnist('test')
     before = _cache(home).read_bytes()
     own(home/'data'/'mnist_png'/'testing'/'7')
-    png = home/'data'/'mnist_png'/'testing'/'7'/'0.png'
+    png = home/'data'/'mnist_png'/'testing'/'7'/'0.png'            # MNIST index 0: the first row
     moved = png.with_suffix('.bak'); png.rename(moved)
     try:
         with pytest.raises(DataMissingError, match=r"(?s)9,999 digits.*was not written"): load_mnist('test', refresh=True)
         assert _cache(home).read_bytes() == before                   # the good cache is not overwritten
         _cache(home).unlink()
+        # with no cache at all: what the real decode above gave (the split without its first row), without decoding again
+        decode_from(monkeypatch, '_decode_pngs', tuple(t[1:].numpy() for t in first_load))
         with pytest.raises(DataMissingError, match='incomplete'): load_mnist('test')
         assert not _cache(home).exists()                              # and no bad cache is written
     finally: moved.rename(png)
