@@ -290,7 +290,7 @@ def imagenet_top1(
     mean, std = (torch.tensor(s).view(3, 1, 1) for s in stats)
     xb = torch.stack([(torch.from_numpy(np.array(Image.fromarray(np.asarray(p)).convert('RGB').resize((size, size), Image.BILINEAR))).permute(2, 0, 1).float()/255 - mean)/std
                       for p in photos.values()])
-    with torch.no_grad(): prob, idx = model.eval()(xb.to(next(model.parameters()).device)).softmax(1).max(1)
+    with eval_mode(model), torch.no_grad(): prob, idx = model(xb.to(next(model.parameters()).device)).softmax(1).max(1)
     prob, idx = prob.cpu(), idx.cpu()
     return pd.DataFrame(dict(photo=list(photos), top1=[cats[i] for i in idx], prob=prob.numpy().round(3), pet_class=[int(i) in IMAGENET_PETS for i in idx]))
 
@@ -386,7 +386,7 @@ def pets_learner(
 
 # %% ../nbs/05_pets_classification.ipynb #82c744af
 def pooled_features(
-    body:nn.Module, # images -> feature maps (frozen: run in eval mode without gradients)
+    body:nn.Module, # images -> feature maps (frozen: run in eval mode without gradients, its layers' modes restored after)
     dls,            # `DataLoaders` whose evaluation transforms (no augmentation) prepare the photos
     items,          # photo paths (or images)
     flip:bool=False,# also run the mirrored photos and average the two
@@ -395,10 +395,9 @@ def pooled_features(
     if not isinstance(body, nn.Module): raise TypeError(f"body must be an nn.Module, got {type(body).__name__}")
     if len(items) == 0: raise ValueError("items must hold at least one photo")
     if not isinstance(flip, bool): raise TypeError(f"flip must be True or False, got {flip!r}")
-    body.eval(); feats = []
-    dev = next(body.parameters()).device
+    feats, dev = [], next(body.parameters()).device
     dtype = autocast_dtype(dev.type)   # bf16 where the device supports it, else no autocast
-    with torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    with eval_mode(body), torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         for (xb,) in dls.test_dl(items):
             xb = xb.to(dev).as_subclass(torch.Tensor)
             f = body(xb).float().mean((2, 3))
@@ -456,11 +455,11 @@ def predict_items(
     if not isinstance(flip, bool): raise TypeError(f"flip must be True or False, got {flip!r}")
     if len(items) == 0: raise ValueError("items must hold at least one photo")
     _check_int(bs, 'bs', 1)
-    model, act = learn.model.eval(), getattr(learn.loss_func, 'activation', partial(F.softmax, dim=1))
+    model, act = learn.model, getattr(learn.loss_func, 'activation', partial(F.softmax, dim=1))
     dev = next(model.parameters()).device
     dtype = autocast_dtype(dev.type) if any(isinstance(cb, DeviceAutocast) for cb in learn.cbs) else None
     out = []
-    with torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    with eval_mode(model), torch.no_grad(), torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         for (xb,) in learn.dls.test_dl(items, bs=bs):
             xb = xb.to(dev).as_subclass(torch.Tensor)
             p = act(model(xb).float())
@@ -798,7 +797,7 @@ def show_attention(
     for ax, f in zip(axs, items):
         (x,) = learn.dls.test_dl([f]).one_batch()
         x = x.float().contiguous().as_subclass(torch.Tensor)
-        with torch.no_grad(): pred = int(model.eval()(x).argmax(1))
+        with eval_mode(model), torch.no_grad(): pred = int(model(x).argmax(1))
         cam, occ = grad_cam(model, x, pred).cpu(), occlusion_map(model, x, pred, patch, stride).cpu()
         img = learn.dls.train.decode((x,))[0][0].permute(1, 2, 0).numpy().astype(np.uint8)
         cam_on_occ = F.interpolate(cam[None, None], size=occ.shape, mode='bilinear', align_corners=False)[0, 0]

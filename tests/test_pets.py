@@ -29,6 +29,7 @@ from fastai.vision.learner import create_head
 
 from torch_helpers import randomise_bn, seeded_randn
 import cnn_course.resnet
+from cnn_course.core import eval_mode
 from cnn_course.pets import *
 from cnn_course.resnet import resnet18
 
@@ -357,9 +358,9 @@ def test_pooled_features(pet_folder):
     items = list(dls.valid_ds.items)
     feats = pooled_features(body, dls, items)
     assert feats.shape == (len(items), 8) and feats.dtype == torch.float32 and type(feats) is torch.Tensor
-    assert not body.training
+    assert body.training                                                 # the mode it had (test_evaluating_restores_every_layers_mode)
     xb = torch.cat([b[0] for b in dls.test_dl(items)]).as_subclass(torch.Tensor)
-    with torch.no_grad(): want, mirrored = body(xb).mean((2, 3)), body(xb.flip(3)).mean((2, 3))
+    with eval_mode(body), torch.no_grad(): want, mirrored = body(xb).mean((2, 3)), body(xb.flip(3)).mean((2, 3))
     torch.testing.assert_close(feats, want, atol=0.05, rtol=0.05)        # pooled_features autocasts to bfloat16
     torch.testing.assert_close(pooled_features(body, dls, items, flip=True), (want + mirrored)/2, atol=0.05, rtol=0.05)
     with pytest.raises(ValueError, match='items'): pooled_features(body, dls, [])
@@ -487,6 +488,26 @@ def test_top_k_and_show_attention(pet_folder):
     assert att.index.name == 'photo' and list(att.columns) == ['true', 'predicted', 'correlation']
     assert att.index.tolist() == ['pug_1.jpg', 'Abyssinian_1.jpg'] and att.true.tolist() == ['pug', 'Abyssinian']
     assert set(att.predicted) <= set(BREEDS)
+
+
+def _bn_means(model): return [m.running_mean.clone() for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+@pytest.mark.parametrize('call', ['imagenet_top1', 'pooled_features', 'predict_items', 'show_attention'])
+def test_evaluating_restores_every_layers_mode(pet_folder, call):
+    """A function that evaluates a model runs it in eval mode (its batch norms keep their running statistics) and gives every
+    layer back the mode it had: here training, except the last layer (modes that differ between layers must survive too)."""
+    dls = _dls(pet_folder, 'breed')
+    learn = pets_learner(dls, tiny_body(), pretrained=False, amp=False)
+    model = nn.Sequential(tiny_body(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 1000)) if call == 'imagenet_top1' else learn.model
+    model.train(); list(model.modules())[-1].eval()
+    before, means, items = [m.training for m in model.modules()], _bn_means(model), list(dls.valid_ds.items)[:2]
+    if call == 'imagenet_top1': imagenet_top1(model, dict(a=np.zeros((8, 8, 3), np.uint8)), IMAGENET_STATS, size=16)
+    elif call == 'pooled_features': pooled_features(model[0], dls, items)
+    elif call == 'predict_items': predict_items(learn, items)
+    else: show_attention(learn, items, patch=8, stride=8); plt.close('all')
+    assert all(torch.equal(a, b) for a, b in zip(means, _bn_means(model)))   # evaluated in eval mode
+    assert [m.training for m in model.modules()] == before                  # every layer back in its mode
 
 
 # --- no-pet photos ----------------------------------------------------------------------------------
