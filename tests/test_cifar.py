@@ -529,10 +529,11 @@ def first_load(tmp_path_factory):
     home = tmp_path_factory.mktemp('cifar_home')
     folder = _private_home(home)
     from fastai.data.external import fastai_cfg
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv('FASTAI_HOME', str(home))
-        try: x, y = load_cifar('test')
-        finally: fastai_cfg.cache_clear()   # fastai's config follows $FASTAI_HOME again once it is restored
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv('FASTAI_HOME', str(home))
+            x, y = load_cifar('test')
+    finally: fastai_cfg.cache_clear()   # $FASTAI_HOME is restored: fastai's cached config must not keep the private home
     return folder, x, y
 
 

@@ -506,8 +506,9 @@ SMALL_NOTEBOOK = ["import torch",
 
 
 def _run_cells(nb):
-    """Run `nb`'s code cells here, in one namespace, and save each cell's value as Jupyter does: an `execute_result` holding
-    what IPython's display formatter gives for it (the formatter a Jupyter kernel uses)."""
+    """Run `nb`'s code cells here, in one namespace, and save each cell's last-expression value as Jupyter does: an
+    `execute_result` holding what IPython's display formatter gives for it (the formatter a Jupyter kernel uses). Printed
+    output and `display()` calls are not recorded: the small notebook has none."""
     import ast, nbformat
     from IPython.core.formatters import DisplayFormatter
     ns, fmt = {}, DisplayFormatter()

@@ -481,7 +481,7 @@ def test_tutorial_fit_trains_a_small_subset_and_reports():
     assert (r['epochs'], r['n_train']) == (2, 640) and r['seconds_per_epoch'] > 0
     assert math.isclose(r['seconds_per_60k'], r['seconds_per_epoch']*60_000/640)
     assert 0.6 < r['test_accuracy'] <= 1   # 20 steps of Adam already learn a lot
-    # reproducible: the next test trains twice from one seed (the same batches, the same result)
+    # reproducible: the next test trains twice from one seed through the same loop (the same batches, the same result)
 
 
 class _Recorder(nn.Module):

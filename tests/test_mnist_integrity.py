@@ -35,10 +35,11 @@ def test_counts_constant_is_canonical():
 def first_load(mnist_home):
     "`load_mnist('test', refresh=True)` in the private home, once for the module: the real 10,000 PNGs decoded, and the cache written."
     from fastai.data.external import fastai_cfg
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv('FASTAI_HOME', str(mnist_home)); fastai_cfg.cache_clear()
-        try: return load_mnist('test', refresh=True)
-        finally: fastai_cfg.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv('FASTAI_HOME', str(mnist_home))
+            return load_mnist('test', refresh=True)
+    finally: fastai_cfg.cache_clear()   # $FASTAI_HOME is restored: fastai's cached config must not keep the private home
 
 
 def test_good_copy_loads_and_the_cache_is_the_pngs(home, first_load):
@@ -97,8 +98,9 @@ def test_missing_png_is_refused_and_cache_kept(home, first_load, monkeypatch):
         assert _cache(home).read_bytes() == before                   # the good cache is not overwritten
         _cache(home).unlink()
         # with no cache at all: what the real decode above gave (the split without its first row), without decoding again
-        decode_from(monkeypatch, '_decode_pngs', tuple(t[1:].numpy() for t in first_load))
+        calls = decode_from(monkeypatch, '_decode_pngs', tuple(t[1:].numpy() for t in first_load))
         with pytest.raises(DataMissingError, match='incomplete'): load_mnist('test')
+        assert calls == [home/'data'/'mnist_png'/'testing']           # decoded once, from the test split's folder
         assert not _cache(home).exists()                              # and no bad cache is written
     finally: moved.rename(png)
 

@@ -46,9 +46,10 @@ def getaddrinfo(host, *args, **kwargs):
 socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
 # and exit without the full garbage collections (about 0.3 s each with torch and fastai loaded): Python's last one, and one
 # in each page's IPython shell (nine pages: InteractiveShell.atexit_operations, 2.8 s in all); the objects go to the
-# operating system. threading's exit hooks run before any atexit function, so the objects are frozen before the shells' turn.
-import gc, threading
-threading._register_atexit(gc.freeze)
+# operating system. threading's exit hooks run before any atexit function, so the objects are frozen before the shells' turn
+# (a Python without that private hook: atexit, which freezes them only for Python's own last collection).
+import atexit, gc, threading
+getattr(threading, '_register_atexit', atexit.register)(gc.freeze)
 '''
 
 

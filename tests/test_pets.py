@@ -490,18 +490,21 @@ def test_top_k_and_show_attention(pet_folder):
     assert set(att.predicted) <= set(BREEDS)
 
 
-def _bn_means(model): return [m.running_mean.clone() for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+def _bn_means(model): return [m.running_mean.clone() for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 @pytest.mark.parametrize('call', ['imagenet_top1', 'pooled_features', 'predict_items', 'show_attention'])
 def test_evaluating_restores_every_layers_mode(pet_folder, call):
     """A function that evaluates a model runs it in eval mode (its batch norms keep their running statistics) and gives every
-    layer back the mode it had: here training, except the last layer (modes that differ between layers must survive too)."""
-    dls = _dls(pet_folder, 'breed')
-    learn = pets_learner(dls, tiny_body(), pretrained=False, amp=False)
-    model = nn.Sequential(tiny_body(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 1000)) if call == 'imagenet_top1' else learn.model
-    model.train(); list(model.modules())[-1].eval()
-    before, means, items = [m.training for m in model.modules()], _bn_means(model), list(dls.valid_ds.items)[:2]
+    layer back the mode it had: here training, except the body's first convolution and the model's last layer (modes that
+    differ between layers must survive too)."""
+    if call == 'imagenet_top1': model = nn.Sequential(tiny_body(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 1000))
+    else:
+        dls = _dls(pet_folder, 'breed')
+        learn = pets_learner(dls, tiny_body(), pretrained=False, amp=False)
+        model, items = learn.model, list(dls.valid_ds.items)[:2]
+    model.train(); model[0][0].eval(); list(model.modules())[-1].eval()
+    before, means = [m.training for m in model.modules()], _bn_means(model)
     if call == 'imagenet_top1': imagenet_top1(model, dict(a=np.zeros((8, 8, 3), np.uint8)), IMAGENET_STATS, size=16)
     elif call == 'pooled_features': pooled_features(model[0], dls, items)
     elif call == 'predict_items': predict_items(learn, items)
