@@ -247,9 +247,9 @@ def test_plot_helpers_and_explorer():
 
 def test_animate_conv(tmp_path):
     from PIL import Image
-    path = animate_conv(tmp_path/'sub'/'a.gif', n=5, k=3, s=2, p=1)
+    path = animate_conv(tmp_path/'sub'/'a.gif', n=4, k=3, s=2, p=1)   # 2×2 outputs: four frames (each frame is a drawn figure)
     im = Image.open(path)
-    assert im.n_frames == conv_output_size(5, 3, 2, 1)**2 and path.stat().st_size < 1_000_000
+    assert im.n_frames == conv_output_size(4, 3, 2, 1)**2 and path.stat().st_size < 1_000_000
     with pytest.raises(ValueError, match='larger than padded input'): animate_conv(tmp_path/'b.gif', n=2, k=5)
 
 
@@ -274,9 +274,9 @@ def test_exercise_checks(capsys):
 
 def test_conv_animation_html():
     "The pages show the animation as HTML with its frames embedded and play/step controls (Quarto renders no GIF output)."
-    anim = conv_animation(n=5, k=3, s=2, p=1)
+    anim = conv_animation(n=4, k=3, s=2, p=1)
     html = anim.to_jshtml()
-    assert html.count('data:image/png;base64') == conv_output_size(5, 3, 2, 1)**2 and 'anim-buttons' in html
+    assert html.count('data:image/png;base64') == conv_output_size(4, 3, 2, 1)**2 and 'anim-buttons' in html
     with pytest.raises(ValueError, match='larger than padded input'): conv_animation(n=2, k=5)
 
 

@@ -108,8 +108,8 @@ def test_explorers_refuse_bad_arguments(call, err, words):
 
 @pytest.fixture(scope='module')
 def anim_html():
-    "The chapter's animation as its page shows it (fast frames, so that the browser test can watch it play)."
-    return conv_animation(n=5, k=3, s=2, p=1, interval=40).to_jshtml(default_mode='once')
+    "The chapter's animation player as its page shows it (`to_jshtml`), for a 2×2 output (four frames), fast so that the browser test can watch it play."
+    return conv_animation(n=4, k=3, s=2, p=1, interval=40).to_jshtml(default_mode='once')
 
 
 def test_animation_player_needs_no_network_and_fits_the_column(anim_html):
@@ -117,7 +117,7 @@ def test_animation_player_needs_no_network_and_fits_the_column(anim_html):
     assert not re.search(r'https?:|<link', html) and 'class="fa' not in html
     labels = re.findall(r'<button title="([^"]+)"[^>]*>\s*([^<]*?)\s*</button>', html)
     assert len(labels) == 9 and all(text for _, text in labels), labels   # nine buttons, each with a visible text label
-    assert 'max-width:100%' in html and html.count('data:image/png;base64') == 9
+    assert 'max-width:100%' in html and html.count('data:image/png;base64') == 4
 
 
 # --- the browser --------------------------------------------------------------------------------------------------------
