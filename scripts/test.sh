@@ -37,6 +37,7 @@ time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads nbdev-test --n-workers "$
 # One pytest run for the pages and the modules: one process per core, a test file's tests kept together on one process
 # (their module fixtures build once), one torch thread each, the same no-oversubscription rule as step 3. The files go to
 # the processes longest first (tests/conftest.py: LONGEST_FIRST; --no-loadscope-reorder keeps that order instead of
-# pytest-xdist's, by number of tests). Measured on a 2-core AMD EPYC (AVX-512/bf16, 2026-12-05): 45-53 s over five runs.
+# pytest-xdist's, by number of tests). Measured on a 2-core AMD EPYC (AVX-512/bf16, 2026-12-06): 47-51 s over three runs,
+# each alternated with a run of the suite before its last speed-ups (60-66 s), as this machine's speed drifts by up to a third.
 echo "== 4/4 pytest tests/: the web pages (nbdev-proc-nbs with no data and no network, then tests/test_pages.py on _proc/) and the modules ($workers processes, $threads torch thread(s) each)"
 time OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads "$PYTHON" -m pytest tests/ -q -n "$workers" --dist loadfile --no-loadscope-reorder
