@@ -1,4 +1,4 @@
-"Private data folders for the tests that damage files, built from links to the real data instead of copies, and a stand-in for a decoder (importable because pytest puts tests/ on sys.path)."
+"Private data folders for the tests that damage files, built from links to the real data instead of copies, a load run in one, and a stand-in for a decoder (importable because pytest puts tests/ on sys.path)."
 from pathlib import Path
 
 
@@ -17,6 +17,18 @@ def own(folder:Path) -> Path:
     real = folder.resolve()
     folder.unlink()
     return min(link_folders(real, folder).iterdir())
+
+
+def load_in(home:Path, load, *args, **kwargs):
+    """`load(*args, **kwargs)` with FASTAI_HOME set to the private folder `home` (for a module-scoped fixture, which cannot use
+    the `fastai_home` fixture); afterwards the environment is as it was, and fastai's cached config no longer holds `home`."""
+    import pytest
+    from fastai.data.external import fastai_cfg
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv('FASTAI_HOME', str(home))
+            return load(*args, **kwargs)
+    finally: fastai_cfg.cache_clear()
 
 
 def decode_from(monkeypatch, name:str, arrays:tuple) -> list:

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from cnn_course.core import CIFAR_CLASSES, DataMissingError, dataset_folder, load_cifar, autocast_dtype, seed_everything
 from cnn_course.resnet import *
-from data_helpers import decode_from, link_folders, own
+from data_helpers import decode_from, link_folders, load_in, own
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -528,21 +528,15 @@ def first_load(tmp_path_factory):
     "The first `load_cifar('test')` in a private home of the module's: (its cifar10 folder, x, y), the 10,000 real files decoded once."
     home = tmp_path_factory.mktemp('cifar_home')
     folder = _private_home(home)
-    from fastai.data.external import fastai_cfg
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv('FASTAI_HOME', str(home))
-            x, y = load_cifar('test')
-    finally: fastai_cfg.cache_clear()   # $FASTAI_HOME is restored: fastai's cached config must not keep the private home
-    return folder, x, y
+    return (folder, *load_in(home, load_cifar, 'test'))
 
 
-def test_load_cifar_counts_and_cache(first_load, monkeypatch):
+def test_load_cifar_counts_and_cache(first_load, fastai_home):
     folder, x, y = first_load
     assert x.shape == (10_000, 3, 32, 32) and x.dtype == torch.uint8
     assert torch.bincount(y).tolist() == [1000]*10
     assert (folder/'test-v1.npz').exists()
-    monkeypatch.setenv('FASTAI_HOME', str(folder.parent.parent))
+    fastai_home(folder.parent.parent)
     x2, y2 = load_cifar('test')                                     # read back from the cache: exactly what decoding gave
     assert torch.equal(x, x2) and torch.equal(y, y2)
 

@@ -7,7 +7,7 @@ import torch
 
 from cnn_course.core import *
 from cnn_course.core import DataMissingError
-from data_helpers import decode_from, link_folders, own
+from data_helpers import decode_from, link_folders, load_in, own
 
 
 @pytest.fixture(scope='module')
@@ -34,12 +34,7 @@ def test_counts_constant_is_canonical():
 @pytest.fixture(scope='module')
 def first_load(mnist_home):
     "`load_mnist('test', refresh=True)` in the private home, once for the module: the real 10,000 PNGs decoded, and the cache written."
-    from fastai.data.external import fastai_cfg
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv('FASTAI_HOME', str(mnist_home))
-            return load_mnist('test', refresh=True)
-    finally: fastai_cfg.cache_clear()   # $FASTAI_HOME is restored: fastai's cached config must not keep the private home
+    return load_in(mnist_home, load_mnist, 'test', refresh=True)
 
 
 def test_good_copy_loads_and_the_cache_is_the_pngs(home, first_load):
